@@ -1,0 +1,12 @@
+"""sk_reg: regularized neural networks for scikit-learn, built on skorch and PyTorch.
+
+>>> import sk_reg
+>>> sorted(sk_reg.__all__)
+['RegularizedNetClassifier', 'RegularizedNetRegressor', '__version__']
+"""
+
+from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor", "__version__"]

@@ -1,0 +1,159 @@
+"""Parameter text shared by the classifier and the regressor.
+
+Docstrings use ``%(name)s`` placeholders filled by :func:`_fill_doc`, as
+imbalanced-learn's ``Substitution`` does.
+"""
+
+_PARAMS = {
+    "hidden_layer_sizes": """hidden_layer_sizes : array-like of shape (n_layers,), default=(100,)
+        Width of each hidden layer of the default MLP module (ignored when
+        ``module`` is given). ``()`` gives a linear model.""",
+    "activation": """activation : {"relu", "tanh", "logistic", "identity", "gelu"}, \
+default="relu"
+        Activation after each hidden layer of the default MLP module.""",
+    "l1": """l1 : float, default=0.0
+        L1 strength on the weights (never the biases). Applied as a proximal
+        (soft-thresholding) step after every optimizer step, which yields exact
+        zeros: ``w <- sign(w) * max(|w| - t * l1, 0)`` where ``t`` is the step
+        size the optimizer used for that weight (``learning_rate_init`` for SGD;
+        ``learning_rate_init / (sqrt(v_hat) + eps)`` for Adam/AdamW, i.e.
+        proximal Adam). It minimises ``mean loss + l1 * sum |W|`` (the
+        convention of :class:`~sklearn.linear_model.Lasso`'s ``alpha``: *not*
+        divided by the batch size). Input columns whose first-layer weights are
+        all zero get ``feature_importances_ == 0``.""",
+    "l2": """l2 : float, default=1e-4
+        L2 strength on the weights (never the biases), scaled like
+        :class:`~sklearn.neural_network.MLPClassifier`'s ``alpha``:
+        ``0.5 * l2 * sum ||W||^2 / sum(batch sample weights)`` is added to the
+        batch's mean loss, whatever the optimizer, so a grid tuned for
+        ``alpha`` transfers.""",
+    "dropout": """dropout : float, default=0.0
+        Probability of zeroing each hidden unit after every hidden activation
+        during training (inverted dropout: kept units are scaled by
+        ``1 / (1 - dropout)``). Off in ``predict``. Must be in ``[0, 1)``.""",
+    "augment": """augment : None, str or augmentation object, default=None
+        Data augmentation applied to each training batch on the training
+        device, never to validation batches or at predict time. ``"noise"``
+        (:class:`~sk_reg.augment.GaussianNoise`), ``"mixup"``
+        (:class:`~sk_reg.augment.Mixup`), several names joined by ``"+"``, or
+        an object from :mod:`sk_reg.augment`, whose parameters are tunable as
+        ``augment__<param>``.""",
+    "early_stopping": """early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data%(stratified)s,
+        stop when the validation %(score_name)s has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
+        When False, training stops once the training loss has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs (as in MLP%(kind)s).""",
+    "validation_fraction": """validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping=True``.""",
+    "n_iter_no_change": """n_iter_no_change : int, default=10
+        Number of epochs without improvement by ``tol`` before stopping.""",
+    "tol": """tol : float, default=1e-4
+        Minimum absolute improvement of the monitored quantity.""",
+    "max_iter": """max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).""",
+    "batch_size": """batch_size : int or "auto", default="auto"
+        Rows per minibatch; ``"auto"`` is ``min(200, n_samples)``.""",
+    "learning_rate_init": """learning_rate_init : float, default=1e-3
+        Learning rate of the optimizer.""",
+    "optimizer": """optimizer : {"adam", "sgd", "adamw"} or torch optimizer class, \
+default="adam"
+        The optimizer. ``"sgd"`` uses Nesterov momentum 0.9 (as MLP%(kind)s);
+        ``"adamw"`` is :class:`torch.optim.AdamW` with its own decoupled
+        weight decay (0.01 unless set in ``optimizer_kwargs``), in addition to
+        ``l2``. ``l1`` and ``l2`` mean the same with every optimizer.""",
+    "optimizer_kwargs": """optimizer_kwargs : dict, default=None
+        Extra keyword arguments for the optimizer (for example
+        ``{"betas": (0.9, 0.99)}`` or ``{"momentum": 0.5}``).""",
+    "warm_start": """warm_start : bool, default=False
+        When True, ``fit`` continues from the current weights (and optimizer
+        state) instead of re-initialising, provided the data has the same
+        number of features%(and_classes)s. Hyperparameters are re-read.""",
+    "device": """device : str, default="cpu"
+        Torch device for training and prediction: ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, or ``"auto"`` (CUDA when available, else CPU). Asking for
+        CUDA on a machine without it raises a ``ValueError`` in ``fit``.""",
+    "dtype": """dtype : {"float32", "float64"} or None, default=None
+        Compute precision. ``None`` follows the input as MLP%(kind)s does:
+        float32 input trains in float32, anything else in float64. float32 is
+        about twice as fast and halves memory; float64 makes results
+        reproducible to ~1e-12 across row orderings and sample-weight
+        representations.""",
+    "module": """module : None, module builder or torch.nn.Module subclass, \
+default=None
+        The network. ``None`` builds :class:`sk_reg.modules.MLP` from
+        ``hidden_layer_sizes`` and ``activation``. A builder (an object with a
+        ``build(n_features, n_outputs, dropout=...)`` method, whose parameters
+        are tunable as ``module__<param>``), or a ``torch.nn.Module`` subclass
+        called with ``n_features``, ``n_outputs`` and, if its constructor
+        accepts it, ``dropout`` (otherwise ``dropout`` does not reach it). The
+        module must map ``(batch, n_features)`` to ``(batch, n_outputs)``.""",
+    "callbacks": """callbacks : list of skorch callbacks, default=None
+        Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) added to
+        the net, for example a learning-rate scheduler.""",
+    "random_state": """random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch order, dropout, augmentation and the
+        validation split. With an int, two fits on CPU give identical weights.
+        Fitting never changes the global numpy or torch random state.""",
+    "verbose": """verbose : int, default=0
+        0 prints nothing; 1 prints one plain line per epoch (training loss,
+        validation loss and score when early stopping, duration); 2 also shows
+        a progress bar within each epoch.""",
+}
+
+_ATTRS = """n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``; defined only when ``X`` has
+        string feature names (a pandas DataFrame).
+
+    net_ : skorch.NeuralNet
+        The fitted skorch net: ``net_.module_`` is the torch module,
+        ``net_.history`` the per-epoch history.
+
+    n_iter_ : int
+        Number of epochs run (cumulated over ``partial_fit`` and warm starts).
+
+    loss_curve_ : list of float
+        Mean training loss (without penalties) of every epoch.
+
+    validation_scores_ : list of float or None
+        Validation %(score_name)s of every epoch when ``early_stopping=True``,
+        else None.
+
+    best_validation_score_ : float or None
+        Best validation %(score_name)s (the epoch whose weights were restored)
+        when ``early_stopping=True``, else None.
+
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Mean absolute first-layer weight of each input column, normalised to
+        sum to one (all zeros if every weight is zero). A column with all-zero
+        weights (see ``l1``) has importance exactly 0. Only defined when the
+        module has a ``torch.nn.Linear`` layer reading all the input columns."""
+
+_OBJECTIVE = """For each minibatch ``B`` with sample weights ``s_i`` (1 by default) the
+    optimizer minimises
+
+    .. math::
+
+        \\frac{\\sum_{i \\in B} s_i\\, \\ell_i}{\\sum_{i \\in B} s_i}
+        + \\frac{l2}{2 \\sum_{i \\in B} s_i} \\sum_W \\|W\\|_F^2
+
+    where :math:`\\ell_i` is the %(loss)s, :math:`W` ranges over the weight
+    matrices and kernels (biases excluded). After each optimizer step the
+    proximal operator of :math:`l1 \\sum_W \\|W\\|_1` is applied (see ``l1``)."""
+
+
+def _fill_doc(**extra):
+    """Fill ``%(name)s`` placeholders of a class docstring."""
+
+    def decorate(obj):
+        values = {**extra}
+        values.update({k: v % extra for k, v in _PARAMS.items()})
+        values["attrs"] = _ATTRS % extra
+        values["objective"] = _OBJECTIVE % extra
+        obj.__doc__ = obj.__doc__ % values
+        return obj
+
+    return decorate

@@ -1,0 +1,974 @@
+"""scikit-learn estimators that train regularized torch networks with skorch."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from torch import nn
+
+from ._docstrings import _fill_doc
+from ._net import _HoldoutSplit, _RegularizedNet, _TensorDataset
+from .augment import BaseAugmentation, resolve_augment
+from .callbacks import EpochLogger
+from .modules import MLP, build_module, first_linear_weight
+
+__all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
+
+_OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+}
+
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'; "
+            f"got {device!r}."
+        ) from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine. Use device='cpu', or device='auto' to fall back to the CPU."
+        )
+    return device
+
+
+def _draw_seed(random_state):
+    """An int seed from ``random_state`` that never touches global RNG state."""
+    if random_state is None:
+        # Fresh OS entropy; check_random_state(None) would advance numpy's
+        # global generator.
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+class _BaseRegularizedNet(BaseEstimator):
+    """Shared fit/predict machinery; not for direct use."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"relu", "tanh", "logistic", "identity", "gelu"})],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "augment": [None, str, BaseAugmentation],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "optimizer_kwargs": [dict, None],
+        "warm_start": ["boolean"],
+        "device": [str],
+        "dtype": [StrOptions({"float32", "float64"}), None],
+        "module": [None, HasMethods(["build"]), type, callable],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    _task = None  # "classification" or "regression"
+
+    # -- parameter handling ----------------------------------------------
+    def _check_params(self):
+        """Checks beyond ``_parameter_constraints``; run before any training."""
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise InvalidParameterError(
+                "The 'hidden_layer_sizes' parameter must contain positive "
+                f"integers only; got {self.hidden_layer_sizes!r}."
+            )
+        if isinstance(self.optimizer, type) and not issubclass(
+            self.optimizer, torch.optim.Optimizer
+        ):
+            raise InvalidParameterError(
+                "The 'optimizer' parameter must be 'adam', 'sgd', 'adamw' or a "
+                f"torch.optim.Optimizer subclass; got {self.optimizer!r}."
+            )
+        if isinstance(self.module, nn.Module):
+            raise InvalidParameterError(
+                "The 'module' parameter must be a torch.nn.Module subclass or a "
+                "builder, not an instance (an instance would be shared by every "
+                f"clone and refit); got an instance of {type(self.module).__name__}."
+            )
+        augment = resolve_augment(self.augment)
+        device = _resolve_device(self.device)
+        return augment, device
+
+    # -- data handling ------------------------------------------------------
+    def _validate_X_y(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=(np.float64, np.float32),
+            multi_output=self._task == "regression",
+            y_numeric=self._task == "regression",
+        )
+        return X, y
+
+    def _compute_dtype(self, X):
+        if self.dtype is not None:
+            return getattr(torch, self.dtype)
+        return torch.float32 if X.dtype == np.float32 else torch.float64
+
+    @staticmethod
+    def _to_tensor(X, dtype, device):
+        X = np.ascontiguousarray(X, dtype=_NUMPY_DTYPES[dtype])
+        if not X.flags.writeable:
+            # torch refuses to wrap read-only memory (memmaps, shared arrays)
+            # without a warning; nothing writes to it, so a copy is avoided
+            # only when allowed.
+            X = X.copy()
+        return torch.from_numpy(X).to(device)
+
+    def _sample_weight(self, sample_weight, X, y_enc):
+        """Combined sample and class weights, or None when all are one."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            if not np.any(sample_weight > 0):
+                raise ValueError("sample_weight must contain at least one positive value.")
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            cw = compute_sample_weight(
+                {self._class_index[k]: v for k, v in class_weight.items()}
+                if isinstance(class_weight, dict) else class_weight,
+                y_enc,
+            )
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        return sample_weight
+
+    # -- building the net ----------------------------------------------------
+    def _build_net(
+        self, n_features, n_outputs, *, augment, device, dtype, seed, batch_size,
+        early_stopping, incremental,
+    ):
+        """The only place that knows skorch's argument names."""
+        if self.module is None:
+            builder = MLP(self.hidden_layer_sizes, self.activation)
+        else:
+            builder = self.module
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = build_module(
+                builder, n_features, n_outputs, dropout=float(self.dropout)
+            ).to(dtype=dtype)
+        self._check_module_output(module, n_features, n_outputs, dtype)
+
+        if isinstance(self.optimizer, str):
+            opt_cls, opt_kwargs = _OPTIMIZERS[self.optimizer]
+        else:
+            opt_cls, opt_kwargs = self.optimizer, {}
+        opt_kwargs = {**opt_kwargs, **(self.optimizer_kwargs or {})}
+
+        from skorch.callbacks import EarlyStopping, ProgressBar
+
+        callbacks = []
+        if not incremental:
+            # With a hold-out: the validation loss (the training objective,
+            # smooth and weighted like it); without: the training loss, as MLP.
+            monitor = "valid_loss" if early_stopping else "train_loss"
+            callbacks.append(("stopping", EarlyStopping(
+                monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
+                threshold_mode="abs", load_best=early_stopping,
+            )))
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar(postfix_keys=[])))
+        if self.verbose >= 1:
+            callbacks.append(("epoch_logger", EpochLogger()))
+        callbacks.extend(self.callbacks or [])
+
+        train_split = None
+        if early_stopping:
+            train_split = _HoldoutSplit(
+                self.validation_fraction,
+                stratify=self._task == "classification",
+                seed=seed % (2**31 - 1),
+            )
+        if self._task == "classification":
+            criterion = nn.CrossEntropyLoss
+            crit_kwargs = {"criterion__label_smoothing": float(self.label_smoothing)}
+        else:
+            criterion, crit_kwargs = nn.MSELoss, {}
+
+        net = _RegularizedNet(
+            module,
+            criterion=criterion,
+            criterion__reduction="none",
+            **crit_kwargs,
+            optimizer=opt_cls,
+            lr=self.learning_rate_init,
+            **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
+            max_epochs=self.max_iter,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=device,
+            verbose=int(self.verbose),
+            l1=float(self.l1),
+            l2=float(self.l2),
+            augment=augment,
+            task=self._task,
+            n_outputs=n_outputs,
+            shuffle_seed=seed,
+            incremental=incremental,
+        )
+        return net.initialize()
+
+    @staticmethod
+    def _check_module_output(module, n_features, n_outputs, dtype):
+        probe = torch.zeros(2, n_features, dtype=dtype)
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                out = module(probe)
+        except Exception as exc:
+            raise ValueError(
+                f"The module failed on a batch of shape (2, {n_features}): {exc}"
+            ) from exc
+        finally:
+            module.train(was_training)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_outputs):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+            raise ValueError(
+                f"The module must return a tensor of shape (batch, {n_outputs}) "
+                f"({n_outputs} = number of "
+                f"{'classes' if n_outputs > 1 else 'outputs'}); for a batch of "
+                f"shape (2, {n_features}) it returned {shape}."
+            )
+
+    # -- training ------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        augment, device = self._check_params()
+        continuing = incremental and hasattr(self, "net_")
+        X, y = self._validate_X_y(X, y, reset=not continuing)
+        if incremental and self.early_stopping:
+            warnings.warn(
+                "early_stopping=True is ignored by partial_fit: each call trains one "
+                "epoch on the whole chunk and holds nothing out.",
+                UserWarning,
+            )
+        y_enc, n_outputs = self._encode_y(y, first_call=not continuing, classes=classes)
+        if incremental and getattr(self, "class_weight", None) == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: class "
+                "frequencies of one chunk are not those of the stream. Pass a dict."
+            )
+        sample_weight = self._sample_weight(sample_weight, X, y_enc)
+        n_samples, n_features = X.shape
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            n_valid = int(np.ceil(self.validation_fraction * n_samples))
+            if n_valid < 2 or n_samples - n_valid < 1:
+                raise ValueError(
+                    f"The validation set is too small ({n_valid} of {n_samples} "
+                    "samples). Increase 'validation_fraction' or the size of your "
+                    "dataset, or set early_stopping=False."
+                )
+
+        if continuing:
+            dtype, device = self._dtype, self.net_.device
+        else:
+            dtype = self._compute_dtype(X)
+        batch_size = (
+            min(200, n_samples) if self.batch_size == "auto"
+            else min(self.batch_size, n_samples)
+        )
+        target_dtype = torch.long if self._task == "classification" else dtype
+        dataset = _TensorDataset(
+            self._to_tensor(X, dtype, device),
+            torch.as_tensor(y_enc).to(device=device, dtype=target_dtype),
+            None if sample_weight is None else self._to_tensor(sample_weight, dtype, device),
+        )
+
+        # A previous net to continue from: partial_fit after any fit, or a
+        # warm-started fit. Its weights, optimizer state and history move to a
+        # net built from the current hyperparameters.
+        previous = getattr(self, "net_", None) if (continuing or self.warm_start) else None
+        rng_devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+        with torch.random.fork_rng(devices=rng_devices):
+            if previous is not None and previous.incremental == incremental:
+                net = previous
+                net.batch_size = batch_size
+            else:
+                if previous is None or not continuing:
+                    self._seed = _draw_seed(self.random_state)
+                net = self._build_net(
+                    n_features, n_outputs, augment=augment, device=device,
+                    dtype=dtype, seed=self._seed, batch_size=batch_size,
+                    early_stopping=early_stopping, incremental=incremental,
+                )
+                if previous is not None and self._same_architecture(
+                    previous.module_, net.module_
+                ):
+                    net.module_.load_state_dict(previous.module_.state_dict())
+                    if type(previous.optimizer_) is type(net.optimizer_):
+                        net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+                    net.history_ = previous.history_
+                self._dtype = dtype
+            epochs_before = len(net.history)
+            # Dropout and augmentation draw from torch's global generator:
+            # seed it per call (forked, so the caller's state is untouched).
+            torch.manual_seed(self._seed + epochs_before)
+            net.partial_fit(dataset, epochs=1 if incremental else self.max_iter)
+        self.net_ = net
+        self._set_fitted_attributes()
+        epochs_run = len(net.history) - epochs_before
+        if not incremental and epochs_run >= self.max_iter:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    @staticmethod
+    def _same_architecture(a, b):
+        sa, sb = a.state_dict(), b.state_dict()
+        return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
+
+    def _set_fitted_attributes(self):
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(row["train_loss"]) for row in history]
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        if self.net_.train_split is not None:
+            stopping = dict(self.net_.callbacks_)["stopping"]
+            self.validation_scores_ = [
+                float(row["valid_score"]) for row in history if "valid_score" in row
+            ]
+            self.best_validation_score_ = float(
+                history[stopping.best_epoch_ - 1, "valid_score"]
+            )
+
+    # -- prediction --------------------------------------------------------
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return self.net_.predict_raw(self._to_tensor(X, self._dtype, self.net_.device))
+
+    @property
+    def feature_importances_(self):
+        """Mean absolute first-layer weight per input column, summing to one."""
+        check_is_fitted(self)
+        weight = first_linear_weight(self.net_.module_, self.n_features_in_)
+        if weight is None:
+            raise AttributeError(
+                "feature_importances_ needs a torch.nn.Linear layer reading all "
+                f"{self.n_features_in_} input columns; the module has none."
+            )
+        importance = weight.detach().abs().mean(dim=0).double().cpu().numpy()
+        total = importance.sum()
+        return importance / total if total > 0 else importance
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+@_fill_doc(
+    stratified=" (stratified by class)", score_name="accuracy", kind="Classifier",
+    and_classes=" and classes", loss="cross-entropy (with ``label_smoothing``)",
+)
+class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
+    """Neural network classifier with L1, L2, dropout, label smoothing, augmentation
+    and early stopping, trained with PyTorch through skorch.
+
+    A drop-in replacement for :class:`~sklearn.neural_network.MLPClassifier`
+    (same parameter names where the meaning matches) that passes scikit-learn's
+    estimator checks, accepts pandas input and string labels, and regularizes
+    like a modern deep-learning stack.
+
+    Parameters
+    ----------
+    %(hidden_layer_sizes)s
+
+    %(activation)s
+
+    %(l1)s
+
+    %(l2)s
+
+    %(dropout)s
+
+    label_smoothing : float, default=0.0
+        Mixes each one-hot target with the uniform distribution:
+        ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``
+        (:class:`torch.nn.CrossEntropyLoss` semantics). Composes with the
+        soft targets of ``augment="mixup"``. Must be in ``[0, 1)``.
+
+    %(augment)s
+
+    %(early_stopping)s
+
+    %(validation_fraction)s
+
+    %(n_iter_no_change)s
+
+    %(tol)s
+
+    %(max_iter)s
+
+    %(batch_size)s
+
+    %(learning_rate_init)s
+
+    %(optimizer)s
+
+    %(optimizer_kwargs)s
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``:
+        ``{label: weight}``, or ``"balanced"`` for
+        ``n_samples / (n_classes * np.bincount(y))``.
+
+    %(warm_start)s
+
+    %(device)s
+
+    %(dtype)s
+
+    %(module)s
+
+    %(callbacks)s
+
+    %(random_state)s
+
+    %(verbose)s
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    %(attrs)s
+
+    See Also
+    --------
+    RegularizedNetRegressor : The regressor counterpart.
+    sklearn.neural_network.MLPClassifier : scikit-learn's numpy MLP.
+
+    Notes
+    -----
+    %(objective)s
+
+    Training data are converted once per fit to a tensor of the compute dtype on
+    the training device and iterated in slices; nothing is processed row by row.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sk_reg import RegularizedNetClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = RegularizedNetClassifier((32,), l2=1e-3, dropout=0.1, max_iter=300,
+    ...                                learning_rate_init=1e-2, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.9
+    True
+    >>> clf.predict_proba(X_test[:1]).shape
+    (1, 3)
+    """
+
+    _parameter_constraints = {
+        **_BaseRegularizedNet._parameter_constraints,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _task = "classification"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        l1=0.0,
+        l2=1e-4,
+        dropout=0.0,
+        label_smoothing=0.0,
+        augment=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        optimizer="adam",
+        optimizer_kwargs=None,
+        class_weight=None,
+        warm_start=False,
+        device="cpu",
+        dtype=None,
+        module=None,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.l1 = l1
+        self.l2 = l2
+        self.dropout = dropout
+        self.label_smoothing = label_smoothing
+        self.augment = augment
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.optimizer = optimizer
+        self.optimizer_kwargs = optimizer_kwargs
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+        self.module = module
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_y(self, y, first_call, classes=None):
+        check_classification_targets(y)
+        target_type = type_of_target(y)
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"RegularizedNetClassifier supports binary and multiclass targets; "
+                f"got {target_type!r}."
+            )
+        if first_call:
+            labels = np.unique(y) if classes is None else np.unique(classes)
+            if len(labels) < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in the "
+                    f"data; got only one class: {labels[0]!r}."
+                )
+            self.classes_ = labels
+            self._class_index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels not seen in the first call (classes_): "
+                f"{unseen.tolist()!r}."
+            )
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self._class_index)
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels that are not classes: {sorted(unknown)!r}."
+                )
+        return np.searchsorted(self.classes_, y), len(self.classes_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (numpy array or pandas DataFrame).
+
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : RegularizedNetClassifier
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetClassifier
+        >>> clf = RegularizedNetClassifier((4,), max_iter=5, random_state=0)
+        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"]).classes_
+        array(['a', 'b'], dtype='<U1')
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
+
+        The first call builds the network (``classes`` is then required); later
+        calls keep the weights, the optimizer state and the hyperparameters of
+        the first call. ``early_stopping=True`` is not supported.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+
+        y : array-like of shape (n_samples,)
+            Its labels.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole stream; required on the first call.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : RegularizedNetClassifier
+            The updated estimator.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetClassifier
+        >>> clf = RegularizedNetClassifier((4,), random_state=0)
+        >>> clf = clf.partial_fit([[0.0], [1.0]], [0, 1], classes=[0, 1, 2])
+        >>> clf.n_iter_, clf.classes_.tolist()
+        (1, [0, 1, 2])
+        """
+        if not hasattr(self, "net_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in ``classes_`` order.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetClassifier
+        >>> clf = RegularizedNetClassifier((4,), max_iter=5, random_state=0)
+        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_proba([[1.5]]).sum()
+        np.float64(1.0)
+        """
+        return torch.softmax(self._forward(X), dim=1).cpu().numpy()
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class in ``classes_`` order.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetClassifier
+        >>> clf = RegularizedNetClassifier((4,), max_iter=5, random_state=0)
+        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_log_proba([[1.5]]).shape
+        (1, 2)
+        """
+        return torch.log_softmax(self._forward(X), dim=1).cpu().numpy()
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetClassifier
+        >>> clf = RegularizedNetClassifier((8,), max_iter=50, learning_rate_init=0.05,
+        ...                                random_state=0)
+        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], ["lo", "lo", "hi", "hi"]).predict([[3.0]])
+        array(['hi'], dtype='<U2')
+        """
+        indices = self._forward(X).argmax(dim=1).cpu().numpy()
+        return self.classes_[indices]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+@_fill_doc(
+    stratified="", score_name="R^2", kind="Regressor", and_classes=" and outputs",
+    loss="half squared error averaged over the outputs",
+)
+class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
+    """Neural network regressor with L1, L2, dropout, augmentation and early
+    stopping, trained with PyTorch through skorch.
+
+    A drop-in replacement for :class:`~sklearn.neural_network.MLPRegressor`
+    (same parameter names where the meaning matches) supporting single and
+    multiple outputs.
+
+    Parameters
+    ----------
+    %(hidden_layer_sizes)s
+
+    %(activation)s
+
+    %(l1)s
+
+    %(l2)s
+
+    %(dropout)s
+
+    %(augment)s
+
+    %(early_stopping)s
+
+    %(validation_fraction)s
+
+    %(n_iter_no_change)s
+
+    %(tol)s
+
+    %(max_iter)s
+
+    %(batch_size)s
+
+    %(learning_rate_init)s
+
+    %(optimizer)s
+
+    %(optimizer_kwargs)s
+
+    %(warm_start)s
+
+    %(device)s
+
+    %(dtype)s
+
+    %(module)s
+
+    %(callbacks)s
+
+    %(random_state)s
+
+    %(verbose)s
+
+    Attributes
+    ----------
+    %(attrs)s
+
+    See Also
+    --------
+    RegularizedNetClassifier : The classifier counterpart.
+    sklearn.neural_network.MLPRegressor : scikit-learn's numpy MLP.
+
+    Notes
+    -----
+    %(objective)s
+
+    Targets are not rescaled: standardise them (for example with
+    :class:`~sklearn.compose.TransformedTargetRegressor`) when their scale is
+    far from one.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_reg import RegularizedNetRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=0.1, random_state=0)
+    >>> reg = RegularizedNetRegressor((32,), l2=1e-3, max_iter=300,
+    ...                               learning_rate_init=1e-2, random_state=0)
+    >>> reg.fit(X, y / 100).score(X, y / 100) > 0.9
+    True
+    """
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        l1=0.0,
+        l2=1e-4,
+        dropout=0.0,
+        augment=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        optimizer="adam",
+        optimizer_kwargs=None,
+        warm_start=False,
+        device="cpu",
+        dtype=None,
+        module=None,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.l1 = l1
+        self.l2 = l2
+        self.dropout = dropout
+        self.augment = augment
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.optimizer = optimizer
+        self.optimizer_kwargs = optimizer_kwargs
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+        self.module = module
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_y(self, y, first_call, classes=None):
+        y = np.asarray(y)
+        if first_call:
+            self._y_ndim = y.ndim
+        y2d = y.reshape(len(y), -1)
+        if not first_call and y2d.shape[1] != self.net_.n_outputs:
+            raise ValueError(
+                f"y has {y2d.shape[1]} outputs but the model was fitted with "
+                f"{self.net_.n_outputs}."
+            )
+        return y2d, y2d.shape[1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (numpy array or pandas DataFrame).
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : RegularizedNetRegressor
+            The fitted estimator.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetRegressor
+        >>> reg = RegularizedNetRegressor((4,), max_iter=5, random_state=0)
+        >>> reg.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]).n_features_in_
+        1
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
+
+        The first call builds the network; later calls keep the weights, the
+        optimizer state and the hyperparameters of the first call.
+        ``early_stopping=True`` is not supported.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Its targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss.
+
+        Returns
+        -------
+        self : RegularizedNetRegressor
+            The updated estimator.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetRegressor
+        >>> reg = RegularizedNetRegressor((4,), random_state=0)
+        >>> reg.partial_fit([[0.0], [1.0]], [0.0, 1.0]).n_iter_
+        1
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, 1-D when the model was fitted on a 1-D ``y``.
+
+        Examples
+        --------
+        >>> from sk_reg import RegularizedNetRegressor
+        >>> reg = RegularizedNetRegressor((4,), max_iter=5, random_state=0)
+        >>> reg.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]).predict([[1.0]]).shape
+        (1,)
+        """
+        out = self._forward(X).cpu().numpy()
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,206 @@
+"""Torch module builders.
+
+A *module builder* is a small scikit-learn style parameter object (it has
+``get_params``/``set_params``, clones and pickles) whose :meth:`build` method
+returns a fresh :class:`torch.nn.Module` once the data's shape is known. The
+estimators call ``builder.build(n_features=..., n_outputs=..., dropout=...)``
+inside ``fit``; nested parameters such as ``module__hidden_layer_sizes`` are
+therefore reachable from :class:`~sklearn.model_selection.GridSearchCV`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import torch
+from sklearn.base import BaseEstimator
+from torch import nn
+
+__all__ = ["MLP", "build_module"]
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "identity": nn.Identity,
+    "gelu": nn.GELU,
+}
+
+
+def _make_mlp(
+    n_features: int,
+    n_outputs: int,
+    hidden_layer_sizes: Sequence[int],
+    activation: str,
+    dropout: float,
+) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    n_in = n_features
+    for width in hidden_layer_sizes:
+        layers.append(nn.Linear(n_in, int(width)))
+        layers.append(_ACTIVATIONS[activation]())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        n_in = int(width)
+    layers.append(nn.Linear(n_in, n_outputs))
+    return nn.Sequential(*layers)
+
+
+class MLP(BaseEstimator):
+    """Builder of a fully connected network (multi-layer perceptron).
+
+    Each hidden layer is ``Linear -> activation -> Dropout(dropout)``; the
+    output layer is linear (logits for classifiers, values for regressors).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Width of each hidden layer; ``()`` gives a linear model.
+
+    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
+        Activation after each hidden layer.
+
+    See Also
+    --------
+    build_module : Turn a builder, module class or module instance into a module.
+
+    Examples
+    --------
+    >>> from sk_reg.modules import MLP
+    >>> net = MLP(hidden_layer_sizes=(8,)).build(n_features=4, n_outputs=3)
+    >>> net
+    Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=8, out_features=3, bias=True)
+    )
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+
+    def build(self, n_features, n_outputs, *, dropout=0.0, **kwargs):
+        """Return a freshly initialised :class:`torch.nn.Sequential`.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of input columns.
+
+        n_outputs : int
+            Number of outputs (classes or regression targets).
+
+        dropout : float, default=0.0
+            Dropout rate after every hidden activation.
+
+        **kwargs : dict
+            Ignored; lets every builder share one call signature.
+
+        Returns
+        -------
+        module : torch.nn.Sequential
+            The untrained network.
+
+        Examples
+        --------
+        >>> from sk_reg.modules import MLP
+        >>> MLP((5,)).build(3, 1, dropout=0.5)[2]
+        Dropout(p=0.5, inplace=False)
+        """
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(_ACTIVATIONS)}, "
+                f"got {self.activation!r}."
+            )
+        return _make_mlp(
+            n_features, n_outputs, tuple(self.hidden_layer_sizes), self.activation,
+            dropout,
+        )
+
+
+def build_module(module, n_features, n_outputs, *, dropout=0.0, **context):
+    """Instantiate ``module`` for data with the given shape.
+
+    Parameters
+    ----------
+    module : builder, torch.nn.Module subclass or callable
+        - an object with a ``build(n_features, n_outputs, dropout=..., **context)``
+          method (such as :class:`MLP`);
+        - a :class:`torch.nn.Module` subclass, or any callable returning a
+          module: it is called with the keywords ``n_features`` and ``n_outputs``
+          plus ``dropout`` and each entry of ``context`` *that its signature
+          accepts*. A module that takes no ``dropout`` argument is trained without
+          dropout (the estimator's ``dropout`` does not reach inside it).
+
+    n_features : int
+        Number of input columns.
+
+    n_outputs : int
+        Number of outputs the module must produce.
+
+    dropout : float, default=0.0
+        Dropout rate forwarded to builders and to modules that accept it.
+
+    **context : dict
+        Further keywords offered to the module (for example ``input_shape``).
+
+    Returns
+    -------
+    module : torch.nn.Module
+        A new module; a fresh copy each call.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_reg.modules import build_module
+    >>> class Tiny(torch.nn.Module):
+    ...     def __init__(self, n_features, n_outputs):
+    ...         super().__init__()
+    ...         self.lin = torch.nn.Linear(n_features, n_outputs)
+    ...     def forward(self, X):
+    ...         return self.lin(X)
+    >>> build_module(Tiny, n_features=4, n_outputs=2, dropout=0.3)
+    Tiny(
+      (lin): Linear(in_features=4, out_features=2, bias=True)
+    )
+    """
+    if hasattr(module, "build"):
+        return module.build(n_features, n_outputs, dropout=dropout, **context)
+    if isinstance(module, nn.Module):
+        raise TypeError(
+            "module must be a module class or builder, not an instance: an "
+            "instance would be shared by every clone and refit. Pass "
+            f"{type(module).__name__} (the class) instead."
+        )
+    if not callable(module):
+        raise TypeError(
+            "module must be None, a builder with a build() method, or a "
+            f"torch.nn.Module subclass; got {module!r}."
+        )
+    offered = {"n_features": n_features, "n_outputs": n_outputs,
+               "dropout": dropout, **context}
+    try:
+        params = inspect.signature(module).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        params = {}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        kwargs = offered
+    else:
+        kwargs = {k: v for k, v in offered.items() if k in params}
+    built = module(**kwargs)
+    if not isinstance(built, nn.Module):
+        raise TypeError(
+            f"module {module!r} returned {type(built).__name__}, expected a "
+            "torch.nn.Module."
+        )
+    return built
+
+
+def first_linear_weight(module: nn.Module, n_features: int) -> torch.Tensor | None:
+    """Weight of the first ``nn.Linear`` that reads all ``n_features`` inputs."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear) and layer.in_features == n_features:
+            return layer.weight
+    return None
