@@ -42,8 +42,11 @@ default="relu"
         Hold out ``validation_fraction`` of the training data%(stratified)s,
         stop when the validation %(score_name)s has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
-        When False, training stops once the training loss has not improved by
-        ``tol`` for ``n_iter_no_change`` epochs (as in MLP%(kind)s).""",
+        The validation loss (weighted like the training loss, without the
+        penalties) is the monitored quantity; ``validation_scores_`` records the
+        %(score_name)s alongside. When False, training stops once the training
+        objective (loss plus penalties) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs (as in MLP%(kind)s).""",
     "validation_fraction": """validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping=True``.""",
     "n_iter_no_change": """n_iter_no_change : int, default=10

@@ -126,7 +126,6 @@ class _RegularizedNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.shuffle_rng_ = np.random.default_rng(self.shuffle_seed)
-        self.penalized_ = penalized_parameters(self.module_)
         return self
 
     # data path ---------------------------------------------------------
@@ -171,14 +170,15 @@ class _RegularizedNet(NeuralNet):
         data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
         loss = data_loss
         if self.l2 > 0:
-            loss = loss + (0.5 * self.l2) * l2_penalty(self.penalized_) / w_sum
+            weights = penalized_parameters(self.module_)
+            loss = loss + (0.5 * self.l2) * l2_penalty(weights) / w_sum
         loss.backward()
         return {"loss": data_loss.detach(), "y_pred": y_pred}
 
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
         if self.l1 > 0:
-            prox_l1_(self.penalized_, self.optimizer_, self.l1)
+            prox_l1_(penalized_parameters(self.module_), self.optimizer_, self.l1)
         return step
 
     def validation_step(self, batch, **fit_params):
@@ -209,8 +209,25 @@ class _RegularizedNet(NeuralNet):
             self.notify("on_batch_end", batch=batch, training=training, **step)
         self.history.record(prefix + "_loss", total.item() / n_rows)
         self.history.record(prefix + "_batch_count", len(iterator))
+        if training:
+            # The full objective (what the plateau criterion watches): with a
+            # strong l1 the data loss can rise while the objective still falls.
+            self.history.record(
+                "train_objective",
+                self.history[-1, "train_loss"] + self._penalty(n_rows / len(iterator)),
+            )
         if scorer is not None:
             self.history.record("valid_score", scorer.result())
+
+    @torch.no_grad()
+    def _penalty(self, rows_per_batch):
+        weights = penalized_parameters(self.module_)
+        if not weights or (self.l1 <= 0 and self.l2 <= 0):
+            return 0.0
+        value = 0.5 * self.l2 * l2_penalty(weights) / rows_per_batch
+        if self.l1 > 0:
+            value = value + self.l1 * sum(w.abs().sum() for w in weights)
+        return float(value)
 
     # prediction --------------------------------------------------------
     def predict_raw(self, X):

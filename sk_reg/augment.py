@@ -45,6 +45,7 @@ class BaseAugmentation(BaseEstimator):
 
     #: Whether the transform needs (and returns) one-hot / soft class targets.
     mixes_targets = False
+    _parameter_constraints: dict = {}
 
     def check_input(self, n_features, input_shape=None):
         """Raise ``ValueError`` if the transform cannot apply to this data.

@@ -192,9 +192,10 @@ class _BaseRegularizedNet(BaseEstimator):
 
         callbacks = []
         if not incremental:
-            # With a hold-out: the validation loss (the training objective,
-            # smooth and weighted like it); without: the training loss, as MLP.
-            monitor = "valid_loss" if early_stopping else "train_loss"
+            # With a hold-out: the validation loss (smooth, weighted like the
+            # training loss); without: the training objective including the
+            # penalties, as MLP does.
+            monitor = "valid_loss" if early_stopping else "train_objective"
             callbacks.append(("stopping", EarlyStopping(
                 monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
                 threshold_mode="abs", load_best=early_stopping,
@@ -677,8 +678,9 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         --------
         >>> from sk_reg import RegularizedNetClassifier
         >>> clf = RegularizedNetClassifier((4,), max_iter=5, random_state=0)
-        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_proba([[1.5]]).sum()
-        np.float64(1.0)
+        >>> proba = clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_proba([[1.5]])
+        >>> proba.shape, round(float(proba.sum()), 6)
+        ((1, 2), 1.0)
         """
         return torch.softmax(self._forward(X), dim=1).cpu().numpy()
 
