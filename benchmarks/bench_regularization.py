@@ -7,8 +7,11 @@ splits, this fits:
 - the network with no regularization (``l2=0``, nothing else);
 - the network with each regularizer alone, tuned over a small grid by an
   inner 3-fold cross-validation on the training half;
-- the network with all regularizers together, tuned by a
-  ``RandomizedSearchCV`` over their joint space;
+- the network with all regularizers together, tuned by greedy forward
+  selection on the same inner cross-validation: starting from no
+  regularization, the regularizers that improved the inner-CV score alone are
+  added one at a time (best first, each at its own tuned value) and kept only
+  if the inner-CV score of the combination improves;
 - ``MLPClassifier`` / ``MLPRegressor`` (same architecture) tuned over
   ``alpha`` and ``early_stopping``;
 - ``LogisticRegression`` / ``Ridge`` as a linear reference.
@@ -31,6 +34,9 @@ Usage::
 
     python benchmarks/bench_regularization.py            # the full study
     python benchmarks/bench_regularization.py --quick    # a smoke run (~1 min)
+    # rewrite the table and plot of a finished run, without fitting:
+    python benchmarks/bench_regularization.py \
+        --from-json benchmarks/results/regularization.json
 
 Times are process CPU seconds with one torch and one BLAS thread
 (``n_jobs=1``); scores are accuracy (classification) and R^2 (regression).
@@ -63,8 +69,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
-    RandomizedSearchCV,
     StratifiedKFold,
+    cross_val_score,
     train_test_split,
 )
 from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -103,7 +109,7 @@ ESTIMATORS = {
         "net", {"early_stopping": [True], "n_iter_no_change": [10, 20]},
         ("classification", "regression"),
     ),
-    "all (random search)": ("net-joint", None, ("classification", "regression")),
+    "all (greedy forward)": ("net-greedy", None, ("classification", "regression")),
     "MLP tuned (alpha, early_stopping)": (
         "mlp", {"alpha": [1e-4, 1e-2, 1e-1, 1.0], "early_stopping": [False, True]},
         ("classification", "regression"),
@@ -114,23 +120,9 @@ ESTIMATORS = {
 }
 
 
-def joint_space(task):
-    """The all-regularizers space sampled by RandomizedSearchCV."""
-    space = {
-        "l1": [0.0, 1e-4, 1e-3],
-        "l2": [1e-4, 1e-2, 1e-1, 1.0],
-        "dropout": [0.0, 0.1, 0.3],
-        "augment": [None, GaussianNoise(0.1), GaussianNoise(0.3), Mixup(0.2)],
-        "early_stopping": [False, True],
-    }
-    if task == "classification":
-        space["label_smoothing"] = [0.0, 0.1]
-    return space
-
-
 def make_model(family, task, seed, max_iter):
     """(pipeline, prefix of the tuned step's parameters)."""
-    if family in ("net", "net-joint"):
+    if family in ("net", "net-greedy"):
         Net = (RegularizedNetClassifier if task == "classification"
                else RegularizedNetRegressor)
         est = Net(hidden_layer_sizes=HIDDEN, l2=0.0, max_iter=max_iter,
@@ -170,33 +162,15 @@ def describe(params):
     return ", ".join(parts)
 
 
-def run_one(name, task, X_train, y_train, X_test, y_test, seed, args):
-    family, grid, _ = ESTIMATORS[name]
-    pipe, prefix = make_model(family, task, seed, args.max_iter)
-    if family == "net-joint":
-        grid = joint_space(task)
-    elif family == "linear":
-        grid = linear_grid(task)
+def inner_cv(task, seed, n_folds):
+    """The inner CV splits; identical for every row of one outer split."""
     if task == "classification":
-        cv = StratifiedKFold(args.cv, shuffle=True, random_state=seed)
-    else:
-        cv = KFold(args.cv, shuffle=True, random_state=seed)
+        return StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    return KFold(n_folds, shuffle=True, random_state=seed)
 
-    start = time.process_time()
-    best_params = {}
-    if grid is not None:
-        grid = {prefix + k: v for k, v in grid.items()}
-        if family == "net-joint":
-            search = RandomizedSearchCV(
-                pipe, grid, n_iter=args.n_iter, cv=cv, refit=False, n_jobs=1,
-                random_state=seed, error_score="raise",
-            )
-        else:
-            search = GridSearchCV(pipe, grid, cv=cv, refit=False, n_jobs=1,
-                                  error_score="raise")
-        search.fit(X_train, y_train)
-        best_params = search.best_params_
-        pipe = clone(pipe).set_params(**best_params)
+
+def fit_and_score(pipe, X_train, y_train, X_test, y_test, start, params, prefix):
+    """Final fit on the whole training half; the row's result."""
     fit_start = time.process_time()
     pipe.fit(X_train, y_train)
     end = time.process_time()
@@ -205,8 +179,66 @@ def run_one(name, task, X_train, y_train, X_test, y_test, seed, args):
         "train": float(pipe.score(X_train, y_train)),
         "search_cpu_s": end - start,
         "fit_cpu_s": end - fit_start,
-        "chosen": describe({k[len(prefix):]: v for k, v in best_params.items()}),
+        "chosen": describe({k[len(prefix):]: v for k, v in params.items()}),
     }
+
+
+def run_one(name, task, X_train, y_train, X_test, y_test, seed, args):
+    """A row tuned by grid search (or untuned); also returns the inner-CV
+    outcome, (best score, best params, search CPU s), for the greedy row."""
+    family, grid, _ = ESTIMATORS[name]
+    pipe, prefix = make_model(family, task, seed, args.max_iter)
+    if family == "linear":
+        grid = linear_grid(task)
+    start = time.process_time()
+    best_params, inner = {}, None
+    if grid is not None:
+        search = GridSearchCV(pipe, {prefix + k: v for k, v in grid.items()},
+                              cv=inner_cv(task, seed, args.cv), refit=False,
+                              n_jobs=1, error_score="raise")
+        search.fit(X_train, y_train)
+        best_params = search.best_params_
+        inner = (search.best_score_, {k[len(prefix):]: v for k, v in
+                                      best_params.items()},
+                 time.process_time() - start)
+        pipe = clone(pipe).set_params(**best_params)
+    result = fit_and_score(pipe, X_train, y_train, X_test, y_test, start,
+                           best_params, prefix)
+    return result, inner
+
+
+def run_greedy(task, X_train, y_train, X_test, y_test, seed, args, singles):
+    """All regularizers together, by greedy forward selection on the inner CV.
+
+    ``singles`` maps each single-regularizer row to its inner-CV outcome
+    (best score, best params, search CPU s) on the same inner splits. The
+    regularizers that beat the unregularized net's inner-CV score are added
+    best first; each is kept only if the combination's inner-CV score
+    improves. The reported search time includes the single searches.
+    """
+    pipe, prefix = make_model("net-greedy", task, seed, args.max_iter)
+    cv = inner_cv(task, seed, args.cv)
+    start = time.process_time()
+
+    def cv_score(params):
+        candidate = clone(pipe).set_params(**{prefix + k: v for k, v in params.items()})
+        return cross_val_score(candidate, X_train, y_train, cv=cv, n_jobs=1).mean()
+
+    baseline = cv_score({})
+    chosen, best = {}, baseline
+    helpful = sorted((inner for inner in singles.values() if inner[0] > baseline),
+                     key=lambda inner: -inner[0])
+    for i, (score, params, _) in enumerate(helpful):
+        # The best single regularizer's inner-CV score is already known (same
+        # splits, same seed: the fits would be identical).
+        candidate_score = score if i == 0 else cv_score({**chosen, **params})
+        if candidate_score > best:
+            chosen, best = {**chosen, **params}, candidate_score
+    # Charge the single searches this selection builds on.
+    start -= sum(inner[2] for inner in singles.values())
+    pipe = clone(pipe).set_params(**{prefix + k: v for k, v in chosen.items()})
+    return fit_and_score(pipe, X_train, y_train, X_test, y_test, start,
+                         {prefix + k: v for k, v in chosen.items()}, prefix)
 
 
 def split(X, y, task, seed, test_size):
@@ -248,22 +280,22 @@ def verdicts(rows):
     lines = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         by = {r["model"]: r for r in rows if r["dataset"] == dataset}
-        joint = by["all (random search)"]
+        greedy = by["all (greedy forward)"]
         mlp = by["MLP tuned (alpha, early_stopping)"]
         none = by["no regularization"]
-        beats = joint["test_mean"] >= mlp["test_mean"]
-        smaller_gap = joint["gap_mean"] < none["gap_mean"]
+        beats = greedy["test_mean"] >= mlp["test_mean"]
+        smaller_gap = greedy["gap_mean"] < none["gap_mean"]
         best_single = max(
             (r for m, r in by.items() if r["model"] not in (
-                "all (random search)", "MLP tuned (alpha, early_stopping)",
+                "all (greedy forward)", "MLP tuned (alpha, early_stopping)",
                 "linear (LogisticRegression / Ridge)")),
             key=lambda r: r["test_mean"],
         )
         lines.append(
-            f"- **{dataset}**: all-regularizers {joint['test_mean']:.4f} vs tuned MLP "
+            f"- **{dataset}**: all-regularizers {greedy['test_mean']:.4f} vs tuned MLP "
             f"{mlp['test_mean']:.4f} ({'matches or beats' if beats else 'BELOW'}; "
-            f"difference {joint['test_mean'] - mlp['test_mean']:+.4f}); "
-            f"train-test gap {joint['gap_mean']:.4f} vs unregularized "
+            f"difference {greedy['test_mean'] - mlp['test_mean']:+.4f}); "
+            f"train-test gap {greedy['gap_mean']:.4f} vs unregularized "
             f"{none['gap_mean']:.4f} ({'smaller' if smaller_gap else 'NOT smaller'}); "
             f"best single net row: {best_single['model']} "
             f"({best_single['test_mean']:.4f})."
@@ -325,7 +357,7 @@ def plot(rows, path, title):
             if name not in by:
                 continue
             r = by[name]
-            color = "C3" if name == "all (random search)" else (
+            color = "C3" if name == "all (greedy forward)" else (
                 "C1" if name.startswith("MLP") else "C0")
             ax.errorbar(r["test_mean"], i, xerr=r["test_std"], fmt="o", color=color,
                         capsize=3, label="test (mean ± std)" if i == 0 else None)
@@ -358,13 +390,11 @@ def main(argv=None):
                         help="seed of the first split; the others follow")
     parser.add_argument("--test-size", type=float, default=0.5)
     parser.add_argument("--cv", type=int, default=3, help="inner CV folds")
-    parser.add_argument("--n-iter", type=int, default=12,
-                        help="candidates of the all-regularizers random search")
     parser.add_argument("--max-iter", type=int, default=200, help="epochs")
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS),
                         default=list(DATASETS))
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1 split, 2 folds, 3 candidates, 20 epochs")
+                        help="smoke run: 1 split, 2 folds, 20 epochs")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="rewrite the table and plot from a previous run's "
                         "regularization.json instead of fitting anything")
@@ -375,7 +405,7 @@ def main(argv=None):
                       saved["header"], saved["args"])
         return
     if args.quick:
-        args.n_seeds, args.cv, args.n_iter, args.max_iter = 1, 2, 3, 20
+        args.n_seeds, args.cv, args.max_iter = 1, 2, 20
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -393,11 +423,18 @@ def main(argv=None):
                 seed = args.random_seed + k
                 X_train, X_test, y_train, y_test = split(X, y, task, seed,
                                                          args.test_size)
-                for name, (_, _, tasks) in ESTIMATORS.items():
+                singles = {}
+                for name, (family, _, tasks) in ESTIMATORS.items():
                     if task not in tasks:
                         continue
-                    r = run_one(name, task, X_train, y_train, X_test, y_test, seed,
-                                args)
+                    if family == "net-greedy":
+                        r = run_greedy(task, X_train, y_train, X_test, y_test,
+                                       seed, args, singles)
+                    else:
+                        r, inner = run_one(name, task, X_train, y_train, X_test,
+                                           y_test, seed, args)
+                        if family == "net" and inner is not None:
+                            singles[name] = inner
                     results[dataset].setdefault(name, []).append({"seed": seed, **r})
                     print(f"{dataset:<14}seed {seed}  {name:<36}test {r['test']:.4f}  "
                           f"train {r['train']:.4f}  search {r['search_cpu_s']:6.1f}s  "
@@ -409,8 +446,8 @@ def main(argv=None):
         f"(1 torch thread, 1 BLAS thread, n_jobs=1, shared machine), "
         f"sk_reg {sk_reg.__version__}, scikit-learn {sklearn.__version__}, "
         f"torch {torch.__version__}. {args.n_seeds} stratified splits "
-        f"(test_size={args.test_size}), inner {args.cv}-fold CV, random search over "
-        f"{args.n_iter} candidates, max_iter={args.max_iter}. "
+        f"(test_size={args.test_size}), inner {args.cv}-fold CV, "
+        f"max_iter={args.max_iter}. "
         f"Total wall time {wall / 60:.1f} min."
     )
     write_outputs(results, args.output_dir, command, header,
