@@ -8,6 +8,9 @@ training device and batches are index slices of it.
 
 from __future__ import annotations
 
+import copy
+import math
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -94,12 +97,33 @@ class _HoldoutSplit:
         return dataset.subset(idx_train), dataset.subset(idx_valid)
 
 
+class _StopTraining(KeyboardInterrupt):
+    """Stops the epoch loop; skorch's ``partial_fit`` swallows it (as it does
+    for its own ``EarlyStopping``) and still runs the ``on_train_end`` hooks."""
+
+
+class _FitInterrupted(BaseException):
+    """KeyboardInterrupt before any epoch of the call completed.
+
+    Not a KeyboardInterrupt, so that skorch does not swallow it; the estimator
+    restores its previous state and re-raises a KeyboardInterrupt.
+    """
+
+
 class _RegularizedNet(NeuralNet):
     """skorch net with sample weights, l1/l2, augmentation and a fast data path.
 
     The per-batch objective is
     ``sum_i w_i * loss_i / sum_i w_i + 0.5 * l2 * sum ||W||^2 / sum_i w_i``,
     followed by the optimizer step and the proximal L1 step.
+
+    Faults during training: the weights are copied at the start of every
+    epoch. An epoch that ends with a non-finite loss or weights (divergence)
+    or that is cut short by a ``KeyboardInterrupt`` is rolled back (weights
+    restored, its history row removed) and training stops with
+    ``stop_reason_`` set to ``"diverged"`` or ``"interrupted"``. When no epoch
+    of the call completed, ``fit_loop`` raises instead: ``ValueError`` for
+    divergence, :class:`_FitInterrupted` for an interrupt.
     """
 
     def __init__(
@@ -127,6 +151,101 @@ class _RegularizedNet(NeuralNet):
         super().initialize()
         self.shuffle_rng_ = np.random.default_rng(self.shuffle_seed)
         return self
+
+    # fault handling ----------------------------------------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.stop_reason_ = None
+        self.stop_message_ = None
+        self._epochs_done = 0
+        self._epoch_open = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            if self._epoch_open and not isinstance(exc, _StopTraining):
+                # A user interrupt (Ctrl-C, a callback) in the middle of an
+                # epoch: keep the model of the last completed epoch.
+                self._rollback_epoch()
+                self.stop_reason_ = "interrupted"
+                self.stop_message_ = (
+                    f"Training was interrupted (KeyboardInterrupt) during epoch "
+                    f"{len(self.history) + 1}"
+                )
+            if self._epochs_done == 0 and self.stop_reason_ == "diverged":
+                raise ValueError(
+                    f"{self.stop_message_} before any epoch of this call completed, "
+                    "so there is no usable model to return. Lower "
+                    "learning_rate_init and standardise the features (and, for "
+                    "regression, the targets), for example with StandardScaler."
+                ) from None
+            if self._epochs_done == 0 and self.stop_reason_ == "interrupted":
+                raise _FitInterrupted(self.stop_message_) from exc
+            raise
+        finally:
+            # Never pickled: could hold CUDA tensors.
+            self._epoch_start_state = None
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        state = self.module_.state_dict()
+        saved = getattr(self, "_epoch_start_state", None)
+        if saved is None or saved.keys() != state.keys():
+            self._epoch_start_state = {k: v.detach().clone() for k, v in state.items()}
+        else:
+            for key, value in state.items():
+                saved[key].copy_(value)
+        self._epoch_open = True
+
+    def on_epoch_end(self, net, **kwargs):
+        # Runs before the callbacks' on_epoch_end, so EarlyStopping never sees
+        # a non-finite loss and never stores diverged weights as the best.
+        super().on_epoch_end(net, **kwargs)
+        row = self.history[-1]
+        bad = [
+            f"{key} is {row[key]}"
+            for key in ("train_loss", "train_objective", "valid_loss")
+            if key in row and not math.isfinite(row[key])
+        ]
+        if not bad and not self._weights_finite():
+            bad = ["the weights are not finite"]
+        if bad:
+            epoch = row["epoch"]
+            self._rollback_epoch()
+            # Adam's moments may be non-finite too; restart them.
+            self.optimizer_.state.clear()
+            self.stop_reason_ = "diverged"
+            self.stop_message_ = f"Training diverged at epoch {epoch} ({bad[0]})"
+            raise _StopTraining
+        self._epoch_open = False
+        self._epochs_done += 1
+
+    @torch.no_grad()
+    def _weights_finite(self):
+        checks = [torch.isfinite(p).all() for p in self.module_.parameters()]
+        return not checks or bool(torch.stack(checks).all())
+
+    def _rollback_epoch(self):
+        self.module_.load_state_dict(self._epoch_start_state)
+        del self.history[-1]
+        self._epoch_open = False
+
+    def capture_state(self):
+        """Everything a training call may change, to undo a failed call."""
+        return {
+            "attrs": dict(self.__dict__),
+            "module": copy.deepcopy(self.module_.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
+            "n_epochs": len(self.history),
+            "rng": copy.deepcopy(self.shuffle_rng_.bit_generator.state),
+        }
+
+    def restore_state(self, state):
+        """Undo a training call (see :meth:`capture_state`)."""
+        self.__dict__.clear()
+        self.__dict__.update(state["attrs"])
+        self.module_.load_state_dict(state["module"])
+        self.optimizer_.load_state_dict(state["optimizer"])
+        del self.history[state["n_epochs"]:]
+        self.shuffle_rng_.bit_generator.state = state["rng"]
 
     # data path ---------------------------------------------------------
     def get_dataset(self, X, y=None):

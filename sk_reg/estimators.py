@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from torch import nn
 
 from ._docstrings import _fill_doc
-from ._net import _HoldoutSplit, _RegularizedNet, _TensorDataset
+from ._net import _FitInterrupted, _HoldoutSplit, _RegularizedNet, _TensorDataset
 from .augment import BaseAugmentation, resolve_augment
 from .callbacks import EpochLogger
 from .modules import MLP, build_module, first_linear_weight
@@ -49,12 +49,46 @@ def _resolve_device(device):
             f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'; "
             f"got {device!r}."
         ) from exc
+    if parsed.type not in ("cpu", "cuda"):
+        raise InvalidParameterError(
+            f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'; "
+            f"got {device!r}."
+        )
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
             "machine. Use device='cpu', or device='auto' to fall back to the CPU."
         )
     return device
+
+
+_RESERVED_CALLBACK_NAMES = {"stopping", "epoch_timer", "progress_bar", "epoch_logger"}
+
+
+def _check_callbacks(callbacks):
+    """skorch callbacks (instances or classes), optionally as (name, cb) pairs."""
+    from skorch.callbacks import Callback
+
+    names = []
+    for item in callbacks or []:
+        cb = item
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            names.append(item[0])
+            cb = item[1]
+        is_callback = isinstance(cb, Callback) or (
+            isinstance(cb, type) and issubclass(cb, Callback)
+        )
+        if not is_callback:
+            raise InvalidParameterError(
+                "The 'callbacks' parameter must be a list of skorch callbacks or "
+                f"(name, callback) tuples; got {item!r}."
+            )
+    clashes = _RESERVED_CALLBACK_NAMES & set(names)
+    if clashes or len(set(names)) != len(names):
+        raise InvalidParameterError(
+            f"The 'callbacks' parameter has duplicate or reserved names {names!r}; "
+            f"{sorted(_RESERVED_CALLBACK_NAMES)} are used by the estimator."
+        )
 
 
 def _draw_seed(random_state):
@@ -119,9 +153,57 @@ class _BaseRegularizedNet(BaseEstimator):
                 "builder, not an instance (an instance would be shared by every "
                 f"clone and refit); got an instance of {type(self.module).__name__}."
             )
-        augment = resolve_augment(self.augment)
+        if isinstance(self.module, type) and not (
+            issubclass(self.module, nn.Module) or hasattr(self.module, "build")
+        ):
+            raise InvalidParameterError(
+                "The 'module' parameter must be a torch.nn.Module subclass or a "
+                f"builder; got the class {self.module.__name__}."
+            )
+        self._check_optimizer_kwargs()
+        _check_callbacks(self.callbacks)
+        class_weight = getattr(self, "class_weight", None)
+        if isinstance(class_weight, dict) and not all(
+            isinstance(w, Real) and np.isfinite(w) and w >= 0
+            for w in class_weight.values()
+        ):
+            raise InvalidParameterError(
+                "The 'class_weight' parameter must map labels to finite "
+                f"non-negative numbers; got {class_weight!r}."
+            )
+        try:
+            augment = resolve_augment(self.augment)
+        except InvalidParameterError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                f"The 'augment' parameter is invalid: {exc}"
+            ) from exc
         device = _resolve_device(self.device)
         return augment, device
+
+    def _check_optimizer_kwargs(self):
+        """Build the optimizer once on a dummy tensor: bad keys or values of
+        ``optimizer_kwargs`` fail here, before any data is touched."""
+        kwargs = self.optimizer_kwargs or {}
+        reserved = {"params", "lr"} & set(kwargs)
+        if reserved:
+            raise InvalidParameterError(
+                f"The 'optimizer_kwargs' parameter must not set {sorted(reserved)}; "
+                "the learning rate is 'learning_rate_init'."
+            )
+        if isinstance(self.optimizer, str):
+            opt_cls, defaults = _OPTIMIZERS[self.optimizer]
+        else:
+            opt_cls, defaults = self.optimizer, {}
+        try:
+            opt_cls([torch.zeros(1, requires_grad=True)],
+                    lr=self.learning_rate_init, **{**defaults, **kwargs})
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InvalidParameterError(
+                f"The 'optimizer_kwargs' parameter {kwargs!r} is invalid for "
+                f"{opt_cls.__name__}: {exc}"
+            ) from exc
 
     # -- data handling ------------------------------------------------------
     def _validate_X_y(self, X, y, reset):
@@ -139,6 +221,15 @@ class _BaseRegularizedNet(BaseEstimator):
 
     @staticmethod
     def _to_tensor(X, dtype, device):
+        if dtype == torch.float32 and X.dtype == np.float64 and X.size:
+            # Beyond float32's range the cast gives inf, and inf gives nan.
+            largest = np.abs(X).max()
+            if largest > np.finfo(np.float32).max:
+                raise ValueError(
+                    f"Input contains values too large for float32 (largest "
+                    f"magnitude {largest:.3g}), the compute dtype of this model. "
+                    "Rescale the data or use dtype='float64'."
+                )
         X = np.ascontiguousarray(X, dtype=_NUMPY_DTYPES[dtype])
         if not X.flags.writeable:
             # torch refuses to wrap read-only memory (memmaps, shared arrays)
@@ -268,6 +359,35 @@ class _BaseRegularizedNet(BaseEstimator):
 
     # -- training ------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        """Train, or leave the estimator exactly as it was if anything fails.
+
+        Bad input, divergence before any epoch completed, an interrupt before
+        any epoch completed, or any other exception: the previous fitted
+        state (weights, optimizer state, history, attributes) stays usable, and
+        an unfitted estimator stays unfitted.
+        """
+        saved = dict(self.__dict__)
+        net = saved.get("net_")
+        net_state = net.capture_state() if net is not None and (
+            incremental or self.warm_start) else None
+        try:
+            return self._fit_unchecked(
+                X, y, sample_weight, incremental=incremental, classes=classes
+            )
+        except BaseException as exc:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if net_state is not None:
+                net.restore_state(net_state)
+            if isinstance(exc, _FitInterrupted):
+                raise KeyboardInterrupt(
+                    f"{exc}; no epoch completed, so the estimator was left as it "
+                    "was before this call."
+                ) from None
+            raise
+
+    def _fit_unchecked(self, X, y, sample_weight=None, *, incremental=False,
+                       classes=None):
         augment, device = self._check_params()
         continuing = incremental and hasattr(self, "net_")
         X, y = self._validate_X_y(X, y, reset=not continuing)
@@ -343,7 +463,21 @@ class _BaseRegularizedNet(BaseEstimator):
         self.net_ = net
         self._set_fitted_attributes()
         epochs_run = len(net.history) - epochs_before
-        if not incremental and epochs_run >= self.max_iter:
+        if net.stop_reason_ == "diverged":
+            warnings.warn(
+                f"{net.stop_message_}: training stopped and the weights of epoch "
+                f"{len(net.history)} (the last finite one) were kept"
+                f"{', then those of the best epoch' if early_stopping else ''}. "
+                "Lower learning_rate_init or standardise the data.",
+                ConvergenceWarning,
+            )
+        elif net.stop_reason_ == "interrupted":
+            warnings.warn(
+                f"{net.stop_message_}; kept the model of epoch "
+                f"{len(net.history)}, the last completed one.",
+                UserWarning,
+            )
+        elif not incremental and epochs_run >= self.max_iter:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
@@ -875,6 +1009,10 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     def _encode_y(self, y, first_call, classes=None):
         y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"RegularizedNetRegressor needs numeric targets; y has dtype {y.dtype}."
+            )
         if first_call:
             self._y_ndim = y.ndim
         y2d = y.reshape(len(y), -1)
