@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from numbers import Integral
 
 import torch
 from sklearn.base import BaseEstimator
@@ -114,8 +115,15 @@ class MLP(BaseEstimator):
                 f"activation must be one of {sorted(_ACTIVATIONS)}, "
                 f"got {self.activation!r}."
             )
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not all(isinstance(w, Integral) and w > 0 for w in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must contain positive integers only, "
+                f"got {self.hidden_layer_sizes!r}."
+            )
         return _make_mlp(
-            n_features, n_outputs, tuple(self.hidden_layer_sizes), self.activation,
+            n_features, n_outputs, sizes, self.activation,
             dropout,
         )
 
