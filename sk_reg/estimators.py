@@ -173,9 +173,10 @@ class _BaseRegularizedNet(BaseEstimator):
             )
         try:
             augment = resolve_augment(self.augment)
-        except InvalidParameterError:
-            raise
         except (TypeError, ValueError) as exc:
+            if "'augment'" in str(exc):
+                raise
+            # Errors of nested augmentation objects name their own parameter.
             raise InvalidParameterError(
                 f"The 'augment' parameter is invalid: {exc}"
             ) from exc
