@@ -249,6 +249,21 @@ class Compose(_BaseComposition, BaseAugmentation):
             aug._validate_params()
 
     def check_input(self, n_features, input_shape=None):
+        """Check every step against the data (see ``BaseAugmentation``).
+
+        Parameters
+        ----------
+        n_features : int
+            Number of input columns.
+
+        input_shape : tuple of int or None, default=None
+            Image shape ``(C, H, W)`` of each row, when the data are images.
+
+        Examples
+        --------
+        >>> from sk_reg.augment import Compose, GaussianNoise
+        >>> Compose([("noise", GaussianNoise())]).check_input(n_features=3)
+        """
         for _, aug in self.steps:
             aug.check_input(n_features, input_shape)
 

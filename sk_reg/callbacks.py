@@ -62,6 +62,24 @@ class EpochLogger(Callback):
         return "  ".join(parts)
 
     def on_epoch_end(self, net, **kwargs):
+        """Emit the line for the epoch that just ended.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained; its last history row is printed.
+
+        **kwargs : dict
+            Unused skorch callback arguments.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> from sk_reg.callbacks import EpochLogger
+        >>> net = SimpleNamespace(history=[{"epoch": 1, "train_loss": 0.5}])
+        >>> EpochLogger().on_epoch_end(net)
+        epoch 1  train_loss 0.50000
+        """
         line = self.format_row(net.history[-1])
         if self.sink is None:
             print(line, file=sys.stdout, flush=True)

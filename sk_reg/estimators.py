@@ -712,6 +712,13 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                     "The classifier needs samples of at least 2 classes in the "
                     f"data; got only one class: {labels[0]!r}."
                 )
+            if (self.warm_start and hasattr(self, "net_")
+                    and not np.array_equal(labels, self.classes_)):
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as "
+                    f"in the previous call to fit: {self.classes_.tolist()!r} then, "
+                    f"{labels.tolist()!r} now."
+                )
             self.classes_ = labels
             self._class_index = {c: i for i, c in enumerate(self.classes_.tolist())}
         unseen = np.setdiff1d(np.unique(y), self.classes_)

@@ -470,6 +470,8 @@ def test_warm_start_continues_from_current_weights(clf_data):
     clf.fit(X, y)
     assert clf.n_iter_ == 20
     assert clf.loss_curve_[10] < first_curve[0]
+    with pytest.raises(ValueError, match="same classes"):
+        clf.fit(X[y < 2], y[y < 2])
     cold = RegularizedNetClassifier(**{**FAST, "max_iter": 10}).fit(X, y)
     cold.fit(X, y)
     assert cold.n_iter_ == 10
