@@ -619,6 +619,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     -----
     %(objective)s
 
+    %(faults)s
+
     Training data are converted once per fit to a tensor of the compute dtype on
     the training device and iterated in slices; nothing is processed row by row.
 
@@ -948,6 +950,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     Notes
     -----
     %(objective)s
+
+    %(faults)s
 
     Targets are not rescaled: standardise them (for example with
     :class:`~sklearn.compose.TransformedTargetRegressor`) when their scale is

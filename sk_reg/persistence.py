@@ -130,7 +130,8 @@ def _decode(value, where):
         pairs = value[tag]
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise ValueError(f"{where}: bad dict encoding.")
-        return {_hashable(_decode(k, where), where): _decode(v, where) for k, v in pairs}
+        return {_hashable(_decode(k, where), where): _decode(v, where)
+                for k, v in pairs}
     if tag == "__ndarray__" and set(value) == {"__ndarray__", "dtype"}:
         dtype = _checked_dtype(value["dtype"], "biuf", where)
         return np.asarray(_decode(value[tag], where), dtype=dtype)
@@ -172,7 +173,9 @@ def _construct(cls, params, where):
     accepted = set(inspect.signature(cls).parameters)
     unknown = set(params) - accepted
     if unknown:
-        raise ValueError(f"{where}: {cls.__name__} has no parameters {sorted(unknown)}.")
+        raise ValueError(
+            f"{where}: {cls.__name__} has no parameters {sorted(unknown)}."
+        )
     return cls(**params)
 
 
@@ -200,8 +203,8 @@ def _checksum(document, tensors):
 
 def _versions():
     import safetensors
-    import skorch
     import sklearn
+    import skorch
 
     from . import __version__
 
@@ -329,6 +332,7 @@ def save(estimator, path):
             f"reset them to their defaults: {unstored}. They do not affect "
             "predictions.",
             UserWarning,
+            stacklevel=2,
         )
 
     net = estimator.net_
@@ -429,7 +433,9 @@ def _read(path):
         doc = json.loads(document, parse_constant=no_constants,
                          object_pairs_hook=no_duplicates)
     except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{not_ours}: its metadata is not valid JSON ({exc}).") from None
+        raise ValueError(
+            f"{not_ours}: its metadata is not valid JSON ({exc})."
+        ) from None
     return doc, tensors
 
 
@@ -451,7 +457,9 @@ def _field(mapping, key, types, where):
 def _float_list(values, where):
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                and np.isfinite(v) for v in values):
-        raise ValueError(f"Invalid sk_reg model file: {where} must hold finite numbers.")
+        raise ValueError(
+            f"Invalid sk_reg model file: {where} must hold finite numbers."
+        )
     return [float(v) for v in values]
 
 
@@ -515,6 +523,7 @@ def load(path, module=None, *, device=None):
             f"The model was saved by sk_reg {saved_version} and is loaded by "
             f"sk_reg {__version__}.",
             UserWarning,
+            stacklevel=2,
         )
 
     # Hyperparameters: only the estimator's own names; tagged values only.
@@ -535,6 +544,7 @@ def load(path, module=None, *, device=None):
             f"These parameters were not stored and are reset to their defaults: "
             f"{sorted(unstored)}. Predictions are not affected.",
             UserWarning,
+            stacklevel=2,
         )
     module_info = _field(doc, "module", dict, "")
     kind = _field(module_info, "kind", str, "module.")

@@ -453,8 +453,9 @@ def test_payload_inside_a_valid_file_is_not_run(saved_clf, tmp_path):
     marker = tmp_path / "ran"
     blob = pickle.dumps(_Payload(marker))
     # As a tensor of raw bytes ...
-    as_tensor = _rewrite(path, tmp_path / "t.safetensors", edit_tensors=lambda t: t.update(
-        {"module.payload": torch.frombuffer(bytearray(blob), dtype=torch.uint8)}))
+    payload = torch.frombuffer(bytearray(blob), dtype=torch.uint8)
+    as_tensor = _rewrite(path, tmp_path / "t.safetensors",
+                         edit_tensors=lambda t: t.update({"module.payload": payload}))
     with pytest.raises(ValueError, match="unexpected"):
         sk_reg.load(as_tensor)
     # ... and as text in the JSON, where a parameter value is expected.

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from _helpers import assert_same_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -22,6 +23,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EpochTimer
+from test_estimators import _WrongOutput
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
 from sk_reg._net import _RegularizedNet
@@ -69,26 +71,11 @@ def assert_unchanged(est, before):
     assert after.keys() == before.keys()
     for key, value in before.items():
         if key in ("weights", "optimizer"):
-            _assert_same_tree(value, after[key])
+            assert_same_tree(value, after[key])
         elif isinstance(value, np.ndarray):
             np.testing.assert_array_equal(value, after[key])
         else:
             assert after[key] is value or after[key] == value, key
-
-
-def _assert_same_tree(a, b):
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b)
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for key in a:
-            _assert_same_tree(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, z in zip(a, b):
-            _assert_same_tree(x, z)
-    else:
-        assert a == b
 
 
 def assert_unfitted(est):
@@ -108,8 +95,8 @@ def problems(draw, min_rows=2, max_rows=20):
     X = draw(arrays(np.float64, (n, d), elements=st.floats(-100, 100)))
     if task == "classifier":
         k = draw(st.integers(2, 3))
-        labels = draw(st.sampled_from([np.arange(k), np.array(["no", "yes", "maybe"])[:k],
-                                       np.arange(k) * 2.0 - 1]))
+        labels = draw(st.sampled_from([np.arange(k), np.arange(k) * 2.0 - 1,
+                                       np.array(["no", "yes", "maybe"])[:k]]))
         offset = draw(st.integers(0, k - 1))
         y = labels[(np.arange(n) + offset) % k]
     else:
@@ -204,7 +191,8 @@ SHAPE_CASES = {
     "no samples": (lambda X, y: (X[:0], y[:0]), r"0 sample\(s\)"),
     "no features": (lambda X, y: (X[:, :0], y), r"0 feature\(s\)"),
     "y too short": (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
-    "y too long": (lambda X, y: (X, np.r_[y, y[:1]]), "inconsistent numbers of samples"),
+    "y too long": (lambda X, y: (X, np.r_[y, y[:1]]),
+                   "inconsistent numbers of samples"),
     "3-D X": (lambda X, y: (X[:, :, None], y), "dim 3"),
     "1-D X": (lambda X, y: (X[:, 0], y), "Expected 2D array"),
     "scalar X": (lambda X, y: (X[0, 0], y), "Expected 2D array|scalar"),
@@ -233,7 +221,8 @@ def test_bad_shapes_at_predict(problem, extra, case):
     before = _snapshot(est)
     if case == "features":
         d = X.shape[1] + extra if X.shape[1] + extra >= 1 else X.shape[1] + 1
-        X_bad, pattern = np.zeros((3, d)), rf"X has {d} features.*expecting {X.shape[1]}"
+        X_bad = np.zeros((3, d))
+        pattern = rf"X has {d} features.*expecting {X.shape[1]}"
     elif case == "3-D":
         X_bad, pattern = X[:, :, None], "dim 3"
     elif case == "1-D":
@@ -254,7 +243,8 @@ def test_one_sample_and_one_feature(task):
     X = np.array([[0.5], [1.5], [2.5], [3.5]])
     y = np.array([0, 1, 0, 1]) if task == "classifier" else X[:, 0]
     est = _fit(task, X, y)
-    assert est.n_features_in_ == 1 and np.isfinite(est.predict(X[:1]).astype(float)).all()
+    assert est.n_features_in_ == 1
+    assert np.isfinite(est.predict(X[:1]).astype(float)).all()
     if task == "classifier":
         with pytest.raises(ValueError) as excinfo:
             _fit(task, X[:1], y[:1])
@@ -285,7 +275,8 @@ def test_object_and_complex_dtypes_are_refused(problem, kind, at_predict, data):
         pattern = "Complex data not supported"
     else:
         X_bad = X.astype(object)
-        X_bad[i, j] = {"string": "seven", "bytes": b"\x80", "object dict": {"a": 1}}[kind]
+        bad = {"string": "seven", "bytes": b"\x80", "object dict": {"a": 1}}
+        X_bad[i, j] = bad[kind]
         pattern = "could not convert|float|argument must be"
     est = ESTIMATORS[task](**TINY)
     if at_predict:
@@ -390,13 +381,14 @@ def test_sparse_input_is_refused_with_sklearns_message(task, make):
     assert est.__sklearn_tags__().input_tags.sparse is False
 
 
-# --- a failed fit leaves the estimator as it was ---------------------------------------
+# --- a failed fit leaves the estimator as it was ------------------------------
 
 def _bad_calls(task, X, y):
     """(description, call(est)) pairs that fail at different stages."""
     n = len(y)
     calls = {
-        "NaN in X": lambda e: e.fit(np.where(np.eye(*X.shape, dtype=bool), np.nan, X), y),
+        "NaN in X": lambda e: e.fit(
+            np.where(np.eye(*X.shape, dtype=bool), np.nan, X), y),
         "other n_features + bad sample_weight": lambda e: e.fit(
             np.c_[X, X], y, sample_weight=np.ones(n + 1)),
         "negative sample_weight": lambda e: e.fit(X, y, sample_weight=-np.ones(n)),
@@ -415,15 +407,6 @@ def _bad_calls(task, X, y):
             learning_rate_init=1e6, optimizer="sgd").fit(X, y * 1e200)
         calls["partial_fit diverges"] = lambda e: e.partial_fit(X * 1e150, y * 1e200)
     return calls
-
-
-class _WrongOutput(torch.nn.Module):
-    def __init__(self, n_features, n_outputs):
-        super().__init__()
-        self.lin = torch.nn.Linear(n_features, n_outputs + 1)
-
-    def forward(self, X):
-        return self.lin(X)
 
 
 @PROPERTY
@@ -455,7 +438,7 @@ def test_failed_fit_leaves_the_previous_state(problem, how, data):
     np.testing.assert_array_equal(est.predict(X), expected)
 
 
-# --- invalid hyperparameters ------------------------------------------------------------
+# --- invalid hyperparameters --------------------------------------------------
 
 INVALID = {
     "hidden_layer_sizes": [0, -1, (10, 0), (10, -2), (2.5,), 1.5, "abc", None,
