@@ -21,6 +21,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -285,11 +286,13 @@ def save(estimator, path):
         sk_reg.save(pipe[-1], "net.safetensors")
         sio.dump(pipe[:-1], "preprocessing.skops")
         # ... later, elsewhere:
-        pre = sio.load("preprocessing.skops",
-                       trusted=sio.get_untrusted_types(file="preprocessing.skops"))
+        pre = sio.load("preprocessing.skops")
         pipe = Pipeline(pre.steps + [("net", sk_reg.load("net.safetensors"))])
 
-    (Review the list returned by ``get_untrusted_types`` before trusting it.)
+    scikit-learn's own transformers (scalers, PCA, encoders) load without a
+    ``trusted=`` list; if ``sio.get_untrusted_types(file=...)`` names other
+    types, review them before passing them as ``trusted``. ``skops.io`` cannot
+    store the sk_reg step itself: its state holds torch tensors.
 
     Examples
     --------
@@ -321,9 +324,10 @@ def save(estimator, path):
         except _NotStorable as exc:
             params[name] = None
             if name == "module":
-                cls = value if isinstance(value, type) else type(value)
-                module_info = {"kind": "custom", "class": cls.__qualname__,
-                               "python_module": cls.__module__}
+                # A class, a builder object or a factory function.
+                named = value if hasattr(value, "__qualname__") else type(value)
+                module_info = {"kind": "custom", "class": named.__qualname__,
+                               "python_module": named.__module__}
             else:
                 unstored[name] = str(exc)
     if unstored:
@@ -552,10 +556,12 @@ def load(path, module=None, *, device=None):
         raise ValueError(f"Invalid sk_reg model file: module kind {kind!r}.")
     if kind == "custom" and module is None:
         saved_cls = module_info.get("class")
+        plain = isinstance(saved_cls, str) and re.fullmatch(r"[\w.<>]{1,200}", saved_cls)
+        if not plain:
+            saved_cls = "YourModule"  # never echo arbitrary file content
         raise ValueError(
-            f"The model was saved with a custom module ({saved_cls!r} from "
-            f"{module_info.get('python_module')!r}). sk_reg.load never imports code "
-            f"named in a file: pass the class explicitly, "
+            f"The model was saved with a custom module ({saved_cls}). sk_reg.load "
+            f"never imports code named in a file: pass the class explicitly, "
             f"sk_reg.load(path, module={saved_cls})."
         )
     if module is not None:

@@ -158,12 +158,17 @@ class TinyBuilder:
         return TinyNet(n_features, n_outputs, width=self.width)
 
 
-@pytest.mark.parametrize("module", [TinyNet, TinyBuilder(width=4)])
+def tiny_factory(n_features, n_outputs):
+    return TinyNet(n_features, n_outputs, width=4)
+
+
+@pytest.mark.parametrize("module", [TinyNet, TinyBuilder(width=4), tiny_factory],
+                         ids=["class", "builder", "function"])
 def test_custom_module_must_be_passed_at_load(tmp_path, clf_frame, module):
     X, y = clf_frame
     clf = RegularizedNetClassifier(module=module, max_iter=4, random_state=0).fit(X, y)
     sk_reg.save(clf, tmp_path / "c.safetensors")
-    name = "TinyNet" if module is TinyNet else "TinyBuilder"
+    name = getattr(module, "__name__", "TinyBuilder")
     with pytest.raises(ValueError, match=rf"custom module.*{name}.*module={name}"):
         sk_reg.load(tmp_path / "c.safetensors")
     loaded = sk_reg.load(tmp_path / "c.safetensors", module=module)
@@ -358,6 +363,10 @@ TAMPERING = {
         {"module.extra": torch.zeros(2)})), "unexpected"),
     "tensor outside module": (dict(edit_tensors=lambda t: t.update(
         {"payload": torch.zeros(2)})), "unexpected tensor 'payload'"),
+    "custom module name": (
+        dict(edit_doc=lambda doc: doc["module"].update(
+            kind="custom", **{"class": "\x1b[2Jevil()"})),
+        r"custom module \(YourModule\)"),
     "NaN weights": (
         dict(edit_tensors=lambda t: t[_first_weight(t)].fill_(float("nan"))),
         "non-finite"),
