@@ -556,7 +556,8 @@ def load(path, module=None, *, device=None):
         raise ValueError(f"Invalid sk_reg model file: module kind {kind!r}.")
     if kind == "custom" and module is None:
         saved_cls = module_info.get("class")
-        plain = isinstance(saved_cls, str) and re.fullmatch(r"[\w.<>]{1,200}", saved_cls)
+        plain = isinstance(saved_cls, str) and re.fullmatch(r"[\w.<>]{1,200}",
+                                                            saved_cls)
         if not plain:
             saved_cls = "YourModule"  # never echo arbitrary file content
         raise ValueError(
