@@ -35,9 +35,15 @@ default="relu"
         Data augmentation applied to each training batch on the training
         device, never to validation batches or at predict time. ``"noise"``
         (:class:`~sk_reg.augment.GaussianNoise`), ``"mixup"``
-        (:class:`~sk_reg.augment.Mixup`), several names joined by ``"+"``, or
-        an object from :mod:`sk_reg.augment`, whose parameters are tunable as
-        ``augment__<param>``.""",
+        (:class:`~sk_reg.augment.Mixup`), for images (needs ``input_shape``)
+        ``"flip"``, ``"rotate"``, ``"scale"``, ``"shift"``, ``"affine"``,
+        ``"cutout"``, ``"cutmix"`` (:class:`~sk_reg.augment.RandomFlip`,
+        :class:`~sk_reg.augment.RandomRotation`, ...), several names joined by
+        ``"+"`` (``"flip+rotate"``), or an object from :mod:`sk_reg.augment`,
+        whose parameters are tunable as ``augment__<param>``. With
+        ``input_shape`` set, augmentations receive image batches
+        ``(batch, C, H, W)``; an image augmentation on tabular data is a
+        ``ValueError`` in ``fit``.""",
     "early_stopping": """early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data%(stratified)s,
         stop when the validation %(score_name)s has not improved by ``tol`` for
@@ -82,15 +88,31 @@ default="adam"
         about twice as fast and halves memory; float64 makes results
         reproducible to ~1e-12 across row orderings and sample-weight
         representations.""",
-    "module": """module : None, module builder or torch.nn.Module subclass, \
+    "module": """module : None, "cnn", module builder or torch.nn.Module subclass, \
 default=None
         The network. ``None`` builds :class:`sk_reg.modules.MLP` from
-        ``hidden_layer_sizes`` and ``activation``. A builder (an object with a
-        ``build(n_features, n_outputs, dropout=...)`` method, whose parameters
-        are tunable as ``module__<param>``), or a ``torch.nn.Module`` subclass
-        called with ``n_features``, ``n_outputs`` and, if its constructor
-        accepts it, ``dropout`` (otherwise ``dropout`` does not reach it). The
-        module must map ``(batch, n_features)`` to ``(batch, n_outputs)``.""",
+        ``hidden_layer_sizes`` and ``activation``; ``"cnn"`` is
+        :class:`sk_reg.modules.ConvNet` with its defaults (needs
+        ``input_shape``). A builder (an object with a
+        ``build(n_features, n_outputs, dropout=..., input_shape=...)`` method,
+        whose parameters are tunable as ``module__<param>``), or a
+        ``torch.nn.Module`` subclass called with ``n_features``, ``n_outputs``
+        and, if its constructor accepts them, ``dropout`` and ``input_shape``
+        (a module without a ``dropout`` argument trains without dropout: the
+        estimator adds no layer to it). ``l1``, ``l2``, ``label_smoothing``,
+        ``augment`` and ``early_stopping`` apply to any module. The module
+        must map ``(batch, n_features)`` to ``(batch, n_outputs)``; image
+        modules reshape the rows themselves.""",
+    "input_shape": """input_shape : tuple of int or None, default=None
+        Image shape ``(channels, height, width)`` of each row of ``X``: rows
+        of ``C * H * W`` features are viewed as images by the module and the
+        augmentations, while ``X`` stays 2-D for scikit-learn (pipelines keep
+        passing flat arrays). One entry may be ``-1``, inferred from the
+        number of features as in :func:`numpy.reshape`. ``X`` of shape
+        ``(n_samples, C, H, W)`` is accepted too and flattened (its shape is
+        used when ``input_shape`` is None); ``n_features_in_`` is then
+        ``C * H * W``. The product of the shape must equal the number of
+        features.""",
     "callbacks": """callbacks : list of skorch callbacks, default=None
         Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) added to
         the net, for example a learning-rate scheduler.""",

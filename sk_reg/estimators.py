@@ -22,10 +22,11 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from torch import nn
 
 from ._docstrings import _fill_doc
+from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._net import _FitInterrupted, _HoldoutSplit, _RegularizedNet, _TensorDataset
-from .augment import BaseAugmentation, resolve_augment
+from .augment import BaseAugmentation, prepare_augment, resolve_augment
 from .callbacks import EpochLogger
-from .modules import MLP, build_module, first_linear_weight
+from .modules import MLP, ConvNet, build_module, first_linear_weight
 
 __all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
 
@@ -122,7 +123,8 @@ class _BaseRegularizedNet(BaseEstimator):
         "warm_start": ["boolean"],
         "device": [str],
         "dtype": [StrOptions({"float32", "float64"}), None],
-        "module": [None, HasMethods(["build"]), type, callable],
+        "module": [None, StrOptions({"cnn"}), HasMethods(["build"]), type, callable],
+        "input_shape": [None, tuple, list],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -171,6 +173,7 @@ class _BaseRegularizedNet(BaseEstimator):
                 "The 'class_weight' parameter must map labels to finite "
                 f"non-negative numbers; got {class_weight!r}."
             )
+        check_input_shape_param(self.input_shape)
         try:
             augment = resolve_augment(self.augment)
         except (TypeError, ValueError) as exc:
@@ -208,11 +211,18 @@ class _BaseRegularizedNet(BaseEstimator):
 
     # -- data handling ------------------------------------------------------
     def _validate_X_y(self, X, y, reset):
+        # Images (n, C, H, W) become rows of C*H*W features before scikit-learn
+        # sees them; the module and the augmentations view rows as images.
+        X, shape = images_as_rows(
+            X, self.input_shape if reset else self._input_shape, infer=reset
+        )
         X, y = validate_data(
             self, X, y, reset=reset, dtype=(np.float64, np.float32),
             multi_output=self._task == "regression",
             y_numeric=self._task == "regression",
         )
+        if reset:
+            self._input_shape = resolve_input_shape(shape, X.shape[1])
         return X, y
 
     def _compute_dtype(self, X):
@@ -265,12 +275,15 @@ class _BaseRegularizedNet(BaseEstimator):
         """The only place that knows skorch's argument names."""
         if self.module is None:
             builder = MLP(self.hidden_layer_sizes, self.activation)
+        elif isinstance(self.module, str):  # "cnn"
+            builder = ConvNet()
         else:
             builder = self.module
+        image = {} if self._input_shape is None else {"input_shape": self._input_shape}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = build_module(
-                builder, n_features, n_outputs, dropout=float(self.dropout)
+                builder, n_features, n_outputs, dropout=float(self.dropout), **image
             ).to(dtype=dtype)
         self._check_module_output(module, n_features, n_outputs, dtype)
 
@@ -406,6 +419,7 @@ class _BaseRegularizedNet(BaseEstimator):
             )
         sample_weight = self._sample_weight(sample_weight, X, y_enc)
         n_samples, n_features = X.shape
+        augment = prepare_augment(augment, n_features, self._input_shape)
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             n_valid = int(np.ceil(self.validation_fraction * n_samples))
@@ -509,6 +523,7 @@ class _BaseRegularizedNet(BaseEstimator):
     # -- prediction --------------------------------------------------------
     def _forward(self, X):
         check_is_fitted(self)
+        X, _ = images_as_rows(X, self._input_shape, infer=False)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return self.net_.predict_raw(self._to_tensor(X, self._dtype, self.net_.device))
 
@@ -597,6 +612,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     %(module)s
 
+    %(input_shape)s
+
     %(callbacks)s
 
     %(random_state)s
@@ -670,6 +687,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         device="cpu",
         dtype=None,
         module=None,
+        input_shape=None,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -695,6 +713,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.device = device
         self.dtype = dtype
         self.module = module
+        self.input_shape = input_shape
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -744,7 +763,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (numpy array or pandas DataFrame).
+            Training data (numpy array or pandas DataFrame), or images of
+            shape (n_samples, C, H, W) (see ``input_shape``).
 
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
@@ -932,6 +952,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(module)s
 
+    %(input_shape)s
+
     %(callbacks)s
 
     %(random_state)s
@@ -992,6 +1014,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         device="cpu",
         dtype=None,
         module=None,
+        input_shape=None,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -1015,6 +1038,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.device = device
         self.dtype = dtype
         self.module = module
+        self.input_shape = input_shape
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -1042,7 +1066,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (numpy array or pandas DataFrame).
+            Training data (numpy array or pandas DataFrame), or images of
+            shape (n_samples, C, H, W) (see ``input_shape``).
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.

@@ -6,6 +6,9 @@ returns a fresh :class:`torch.nn.Module` once the data's shape is known. The
 estimators call ``builder.build(n_features=..., n_outputs=..., dropout=...)``
 inside ``fit``; nested parameters such as ``module__hidden_layer_sizes`` are
 therefore reachable from :class:`~sklearn.model_selection.GridSearchCV`.
+Image data add ``input_shape=(C, H, W)``; modules still receive flat
+``(batch, n_features)`` rows and reshape them themselves (as :class:`ConvNet`
+does), so the estimators' data path stays 2-D.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from numbers import Integral
 
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from torch import nn
 
-__all__ = ["MLP", "build_module"]
+from ._images import resolve_input_shape
+
+__all__ = ["MLP", "ConvNet", "build_module"]
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -128,6 +134,153 @@ class MLP(BaseEstimator):
         )
 
 
+class _ConvNetModule(nn.Module):
+    """Flat rows -> images -> conv blocks -> dense head (see :class:`ConvNet`)."""
+
+    def __init__(self, input_shape, features: nn.Sequential, head: nn.Sequential):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.features = features
+        self.head = head
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        # reshape, not view: a gathered or sliced batch need not be contiguous.
+        images = X.reshape(X.shape[0], *self.input_shape)
+        return self.head(self.features(images))
+
+
+class ConvNet(BaseEstimator):
+    """Builder of a small convolutional network for images.
+
+    Each entry of ``channels`` adds a block ``Conv2d(kernel_size, padding="same")
+    -> activation -> MaxPool2d(2)`` (an axis shorter than 2 pixels is not
+    pooled); the feature maps are then flattened and passed to
+    ``Dropout(dropout) -> Linear(hidden) -> activation -> Dropout(dropout) ->
+    Linear(n_outputs)``. The module takes flat rows ``(batch, C*H*W)`` and views
+    them as images of the estimator's ``input_shape``, so it fits the
+    estimators' 2-D data path and scikit-learn pipelines unchanged.
+
+    Parameters
+    ----------
+    channels : tuple of int, default=(16, 32)
+        Output channels of each convolutional block.
+
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+
+    hidden : int, default=64
+        Width of the dense hidden layer; ``0`` connects the flattened
+        features straight to the output layer.
+
+    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
+        Activation after each convolution and the hidden layer.
+
+    See Also
+    --------
+    MLP : Fully connected network for tabular data.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_reg.modules import ConvNet
+    >>> net = ConvNet(channels=(4, 8), hidden=16).build(
+    ...     n_features=64, n_outputs=10, dropout=0.25, input_shape=(1, 8, 8))
+    >>> net(torch.zeros(5, 64)).shape
+    torch.Size([5, 10])
+
+    With an estimator, ``input_shape`` says how rows become images and the
+    architecture is tunable as ``module__channels``:
+
+    >>> from sk_reg import RegularizedNetClassifier
+    >>> clf = RegularizedNetClassifier(module=ConvNet(), input_shape=(1, 8, 8))
+    >>> clf.set_params(module__channels=(8,)).module
+    ConvNet(channels=(8,))
+    """
+
+    _parameter_constraints = {
+        "channels": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [Interval(Integral, 0, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+    }
+
+    def __init__(self, channels=(16, 32), kernel_size=3, hidden=64, activation="relu"):
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.hidden = hidden
+        self.activation = activation
+
+    def build(self, n_features, n_outputs, *, dropout=0.0, input_shape=None, **kwargs):
+        """Return a freshly initialised convolutional network.
+
+        Parameters
+        ----------
+        n_features : int
+            Number of input columns, ``C * H * W``.
+
+        n_outputs : int
+            Number of outputs (classes or regression targets).
+
+        dropout : float, default=0.0
+            Dropout rate before and after the dense hidden layer.
+
+        input_shape : tuple of int
+            Image shape ``(C, H, W)`` of each row (one entry may be ``-1``).
+            Required.
+
+        **kwargs : dict
+            Ignored; lets every builder share one call signature.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            The untrained network, mapping ``(batch, n_features)`` to
+            ``(batch, n_outputs)``.
+
+        Examples
+        --------
+        >>> from sk_reg.modules import ConvNet
+        >>> net = ConvNet(channels=(2,), hidden=0).build(16, 3, input_shape=(1, 4, 4))
+        >>> net.head
+        Sequential(
+          (0): Flatten(start_dim=1, end_dim=-1)
+          (1): Linear(in_features=8, out_features=3, bias=True)
+        )
+        """
+        if input_shape is None:
+            raise ValueError(
+                "ConvNet needs the image shape: set input_shape=(channels, height, "
+                "width) on the estimator, or pass X of shape (n, C, H, W)."
+            )
+        self._validate_params()
+        if not all(isinstance(c, Integral) and c > 0 for c in self.channels):
+            raise InvalidParameterError(
+                "The 'channels' parameter of ConvNet must contain positive ints; "
+                f"got {self.channels!r}."
+            )
+        shape = resolve_input_shape(input_shape, n_features)
+        c, h, w = shape
+        act = _ACTIVATIONS[self.activation]
+        blocks: list[nn.Module] = []
+        for width in self.channels:
+            conv = nn.Conv2d(c, int(width), self.kernel_size, padding="same")
+            blocks += [conv, act()]
+            pool = (2 if h >= 2 else 1, 2 if w >= 2 else 1)
+            if pool != (1, 1):
+                blocks.append(nn.MaxPool2d(pool))
+            c, h, w = int(width), h // pool[0], w // pool[1]
+        head: list[nn.Module] = [nn.Flatten()]
+        n_in = c * h * w
+        if self.hidden > 0:
+            head += [nn.Dropout(dropout)] if dropout > 0 else []
+            head += [nn.Linear(n_in, int(self.hidden)), act()]
+            n_in = int(self.hidden)
+        if dropout > 0:
+            head.append(nn.Dropout(dropout))
+        head.append(nn.Linear(n_in, n_outputs))
+        return _ConvNetModule(shape, nn.Sequential(*blocks), nn.Sequential(*head))
+
+
 def build_module(module, n_features, n_outputs, *, dropout=0.0, **context):
     """Instantiate ``module`` for data with the given shape.
 
@@ -207,8 +360,14 @@ def build_module(module, n_features, n_outputs, *, dropout=0.0, **context):
 
 
 def first_linear_weight(module: nn.Module, n_features: int) -> torch.Tensor | None:
-    """Weight of the first ``nn.Linear`` that reads all ``n_features`` inputs."""
+    """Weight of the first ``nn.Linear`` that reads all ``n_features`` inputs.
+
+    None when a convolution comes first: a later ``Linear`` then reads feature
+    maps, not input columns, even if their count happens to equal ``n_features``.
+    """
     for layer in module.modules():
+        if isinstance(layer, nn.modules.conv._ConvNd):
+            return None
         if isinstance(layer, nn.Linear) and layer.in_features == n_features:
             return layer.weight
     return None

@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import augment as _augment_mod
 from . import modules as _modules_mod
+from .augment import prepare_augment
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 
 __all__ = ["load", "save"]
@@ -344,8 +345,10 @@ def save(estimator, path):
     if classes is not None and classes.dtype.kind not in _CLASS_DTYPE_KINDS:
         raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved.")
     names = getattr(estimator, "feature_names_in_", None)
+    input_shape = getattr(estimator, "_input_shape", None)
     fitted = {
         "n_features_in_": int(estimator.n_features_in_),
+        "input_shape": None if input_shape is None else [int(d) for d in input_shape],
         "feature_names_in_": None if names is None else [str(n) for n in names],
         "classes_": None if classes is None else {
             "values": _encode(classes.tolist()), "dtype": classes.dtype.str},
@@ -615,6 +618,18 @@ def load(path, module=None, *, device=None):
             "strings."
         )
 
+    input_shape = fitted.get("input_shape")
+    if input_shape is not None:
+        if not (isinstance(input_shape, list) and len(input_shape) == 3 and all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0
+            for d in input_shape
+        ) and int(np.prod(input_shape)) == n_features):
+            raise ValueError(
+                "Invalid sk_reg model file: input_shape must be three positive "
+                "ints whose product is n_features_in_."
+            )
+        input_shape = tuple(input_shape)
+
     n_iter = _field(fitted, "n_iter_", int, "fitted.")
     loss_curve = _float_list(_field(fitted, "loss_curve_", list, "fitted."),
                              "loss_curve_")
@@ -634,7 +649,9 @@ def load(path, module=None, *, device=None):
         )
 
     # The module, rebuilt exactly as fit builds it, then the saved weights.
+    estimator._input_shape = input_shape
     try:
+        augment = prepare_augment(augment, n_features, input_shape)
         net = estimator._build_net(
             n_features, n_outputs, augment=augment, device=device, dtype=dtype,
             seed=seed, batch_size=batch_size,
