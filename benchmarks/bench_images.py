@@ -7,7 +7,7 @@ ConvNet is the same network with the same hyperparameters in every row
 zero over ``--epochs`` epochs, batch 64, l2 1e-4, no dropout, no early
 stopping); only ``augment`` changes. The seed also seeds the networks. The
 "vs ConvNet" column is the paired difference in test accuracy from the
-un-augmented ConvNet on the same split (mean ± std over seeds). Fit times are
+un-augmented ConvNet on the same split; ± is the sample std over seeds. Fit times are
 process CPU seconds per fit (medians over seeds) with one torch thread.
 
 Usage::
@@ -15,15 +15,28 @@ Usage::
     python benchmarks/bench_images.py                 # 5 seeds, 150 epochs
     python benchmarks/bench_images.py --n-seeds 10 --epochs 100
 
-Sample output (5 seeds, 150 epochs; see the final report of issue #3 for
-the recorded table)::
+Output of the default run (seeds 0-4, 150 epochs; 350 s CPU in all on a shared
+2-core machine)::
 
     | estimator | augment | test accuracy | vs ConvNet | fit CPU s |
     |---|---|---|---|---|
-    | DummyClassifier | - | 0.101 ± 0.000 | ... | 0.00 |
-    | MLPClassifier | - | ... | ... | ... |
-    | ConvNet | none | ... | +0.000 ± 0.000 | ... |
-    | ConvNet | cutmix | ... | ... | ... |
+    | DummyClassifier | - | 0.102 ± 0.000 | -0.840 ± 0.016 | 0.00 |
+    | MLPClassifier | - | 0.947 ± 0.011 | +0.006 ± 0.011 | 13.05 |
+    | ConvNet | none | 0.942 ± 0.016 | +0.000 ± 0.000 | 5.86 |
+    | ConvNet | flip | 0.911 ± 0.019 | -0.031 ± 0.005 | 5.56 |
+    | ConvNet | rotate | 0.944 ± 0.013 | +0.003 ± 0.007 | 5.84 |
+    | ConvNet | scale | 0.945 ± 0.014 | +0.003 ± 0.005 | 6.48 |
+    | ConvNet | shift | 0.947 ± 0.010 | +0.005 ± 0.007 | 5.90 |
+    | ConvNet | affine | 0.950 ± 0.008 | +0.009 ± 0.012 | 6.30 |
+    | ConvNet | cutout | 0.947 ± 0.010 | +0.005 ± 0.008 | 5.98 |
+    | ConvNet | cutmix | 0.965 ± 0.011 | +0.023 ± 0.007 | 6.47 |
+    | ConvNet | rotate(10)+cutmix | 0.959 ± 0.011 | +0.017 ± 0.007 | 7.42 |
+
+CutMix is the only transform whose gain clearly exceeds the noise; flips hurt
+(mirrored digits are other digits); the geometric transforms give +0.3 to +0.9
+points with a spread as large. No combination tried beat CutMix alone
+(rotate 5 or 10 degrees, scale, a mild affine, or CutMix(alpha=0.5), each
+with CutMix: +1.2 to +1.9 points over 5 seeds).
 """
 
 from __future__ import annotations
@@ -131,7 +144,8 @@ def main():
         diff = acc - base
         print(
             f"| {key[0]} | {key[1]} | {acc.mean():.3f} ± {acc.std(ddof=1):.3f} | "
-            f"{diff.mean():+.3f} ± {diff.std(ddof=1):.3f} | {np.median(times[key]):.2f} |"
+            f"{diff.mean():+.3f} ± {diff.std(ddof=1):.3f} | "
+            f"{np.median(times[key]):.2f} |"
         )
     print(f"\nTotal: {time.process_time() - start:.0f} s CPU")
 
