@@ -129,7 +129,7 @@ default=None
 _ATTRS = """n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``; defined only when ``X`` has
         string feature names (a pandas DataFrame).
 
@@ -151,7 +151,7 @@ _ATTRS = """n_features_in_ : int
         Best validation %(score_name)s (the epoch whose weights were restored)
         when ``early_stopping=True``, else None.
 
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
         Mean absolute first-layer weight of each input column, normalised to
         sum to one (all zeros if every weight is zero). A column with all-zero
         weights (see ``l1``) has importance exactly 0. Only defined when the
