@@ -125,6 +125,40 @@ def test_regressor_1d_target_and_builder_module(tmp_path):
     assert loaded.module.hidden_layer_sizes == (7,)
 
 
+@pytest.mark.parametrize("how", ["cnn string, 4-D X", "ConvNet builder, flat X"])
+def test_image_model_round_trip(tmp_path, how):
+    from sklearn.datasets import load_digits
+
+    from sk_reg.augment import CutMix, RandomFlip, RandomRotation
+    from sk_reg.modules import ConvNet
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:200] / 16.0).astype(np.float32)
+    y = y[:200]
+    if how.startswith("cnn"):
+        X, params = X.reshape(-1, 1, 8, 8), dict(module="cnn", augment="flip+rotate")
+    else:
+        params = dict(module=ConvNet(channels=(4,), hidden=16), input_shape=(1, 8, -1),
+                      augment=Compose([("flip", RandomFlip(vertical=True)),
+                                       ("rot", RandomRotation(10)),
+                                       ("cutmix", CutMix(0.5))]))
+    clf = RegularizedNetClassifier(max_iter=2, random_state=0, **params).fit(X, y)
+    sk_reg.save(clf, tmp_path / "img.safetensors")
+    loaded = sk_reg.load(tmp_path / "img.safetensors")
+    assert loaded._input_shape == clf._input_shape == (1, 8, 8)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    _assert_same_params(loaded, clf)
+    # Two channels instead of one: the first convolution no longer fits.
+    bad = _rewrite(tmp_path / "img.safetensors", tmp_path / "bad.safetensors",
+                   edit_doc=_set("fitted", "input_shape", value=[2, 4, 8]))
+    with pytest.raises(ValueError, match="shape"):
+        sk_reg.load(bad)
+    bad = _rewrite(tmp_path / "img.safetensors", tmp_path / "bad.safetensors",
+                   edit_doc=_set("fitted", "input_shape", value=[1, 8, 9]))
+    with pytest.raises(ValueError, match="input_shape must be three positive ints"):
+        sk_reg.load(bad)
+
+
 def test_loaded_model_keeps_training(saved_clf, clf_frame):
     _, path = saved_clf
     X, y = clf_frame

@@ -467,6 +467,7 @@ INVALID = {
     "device": [3, None, "not-a-device", "meta", "cuda:x", "tpu"],
     "dtype": ["float16", "int32", 32, np.float32, torch.float32],
     "module": [3, "not-a-module", torch.nn.Linear(2, 2), int, object()],
+    "input_shape": [(1, 8), (0, 8, 8), (1, -1, -1), (1.5, 8, 8), "1x8x8", 3],
     "callbacks": ["progress", 3, [3], [EpochTimer, "x"], [("stopping", EpochTimer())],
                   [("a", EpochTimer()), ("a", EpochTimer())], EpochTimer()],
     "random_state": [-1, 1.5, "seed", 2**32],
