@@ -441,7 +441,9 @@ class _BaseRegularizedNet(BaseEstimator):
         target_dtype = torch.long if self._task == "classification" else dtype
         dataset = _TensorDataset(
             self._to_tensor(X, dtype, device),
-            torch.as_tensor(y_enc).to(device=device, dtype=target_dtype),
+            # np.array copies: targets are small, and a read-only y (memmap)
+            # cannot be wrapped by torch without a warning.
+            torch.from_numpy(np.array(y_enc)).to(device=device, dtype=target_dtype),
             None if sample_weight is None else self._to_tensor(sample_weight, dtype, device),
         )
 
