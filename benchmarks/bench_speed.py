@@ -6,7 +6,7 @@ epochs on float32 data, with one torch thread and BLAS limited to one thread.
 
 Times are *process CPU time* (``time.process_time``), so a busy shared machine
 inflates them less than wall time would. Each repeat runs every row once, in
-turn (interleaved), and the table shows medians over the repeats; "x raw" is
+a shuffled order (interleaved), and the table shows medians over the repeats; "x raw" is
 the median of the per-repeat ratios to the raw loop of the same repeat, and
 "x base" the same against the row's own baseline: plain sk_reg for the sk_reg
 rows with a regularizer (its overhead), the raw loop for the raw loop with
@@ -129,22 +129,28 @@ def _torch_mlp(n_in, n_out, dropout=0.0):
 class RawLoop:
     """A minimal hand-written torch training loop on preloaded tensors."""
 
-    def __init__(self, epochs, seed, dropout=0.0):
+    def __init__(self, epochs, seed, dropout=0.0, *, batch=BATCH, device="cpu",
+                 fused=False):
         self.epochs, self.seed, self.dropout = epochs, seed, dropout
+        self.batch, self.device, self.fused = batch, device, fused
 
     def fit(self, X, y):
+        """Train on ``X``, ``y``: numpy arrays or tensors already on the device."""
         torch.manual_seed(self.seed)
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-        self.classes_ = np.unique(y)
+        Xt = torch.as_tensor(X).to(self.device)
+        yt = torch.as_tensor(y).to(self.device)
+        self.classes_ = np.arange(int(yt.max()) + 1)
         self.module = _torch_mlp(X.shape[1], len(self.classes_), self.dropout)
-        opt = torch.optim.Adam(self.module.parameters(), lr=LR)
+        self.module.to(self.device)
+        kwargs = {"fused": True} if self.fused else {}
+        opt = torch.optim.Adam(self.module.parameters(), lr=LR, **kwargs)
         loss_fn = nn.CrossEntropyLoss()
         self.module.train()
         n = len(Xt)
         for _ in range(self.epochs):
-            perm = torch.randperm(n)
-            for start in range(0, n, BATCH):
-                idx = perm[start:start + BATCH]
+            perm = torch.randperm(n, device=Xt.device)
+            for start in range(0, n, self.batch):
+                idx = perm[start:start + self.batch]
                 opt.zero_grad()
                 loss = loss_fn(self.module(Xt[idx]), yt[idx])
                 loss.backward()
@@ -152,31 +158,32 @@ class RawLoop:
         return self
 
     def predict_proba(self, X, chunk=RAW_PREDICT_CHUNK):
+        """Softmax of the forward pass in ``chunk``-row pieces, back to numpy."""
         self.module.eval()
-        Xt = torch.from_numpy(X)
+        Xt = torch.from_numpy(X).to(self.device)
         with torch.inference_mode():
             out = torch.cat([self.module(Xt[s:s + chunk])
                              for s in range(0, len(Xt), chunk)])
-            return torch.softmax(out, dim=1).numpy()
+            return torch.softmax(out, dim=1).cpu().numpy()
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def _skorch_defaults(epochs, seed, n_in, n_out):
+def _skorch_defaults(epochs, seed, n_in, n_out, *, batch=BATCH, device="cpu"):
     from skorch import NeuralNetClassifier
 
     torch.manual_seed(seed)
     return NeuralNetClassifier(
         _torch_mlp(n_in, n_out), criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam, lr=LR, batch_size=BATCH, max_epochs=epochs,
-        train_split=None, iterator_train__shuffle=True, verbose=0,
+        optimizer=torch.optim.Adam, lr=LR, batch_size=batch, max_epochs=epochs,
+        train_split=None, iterator_train__shuffle=True, verbose=0, device=device,
     )
 
 
-def _sk_reg(epochs, seed, **params):
+def _sk_reg(epochs, seed, *, batch=BATCH, **params):
     kw = dict(
-        hidden_layer_sizes=HIDDEN, batch_size=BATCH, learning_rate_init=LR,
+        hidden_layer_sizes=HIDDEN, batch_size=batch, learning_rate_init=LR,
         max_iter=epochs, l2=0.0, tol=0.0, n_iter_no_change=10**6,
         random_state=seed,
     )
@@ -249,8 +256,12 @@ def bench_training(args, X, y, X_test, y_test):
     acc, mem = {}, {}
     for _, _, factory in rows:  # warm-up: lazy imports, first-call allocations
         factory().fit(X[:4 * BATCH], y[:4 * BATCH])
+    order_rng = np.random.RandomState(args.random_seed)
     for rep in range(args.repeats):
-        for name, _, factory in rows:
+        # A fresh order each repeat: drifting load on a shared machine then
+        # spreads over all rows instead of biasing the ones that run late.
+        for i in order_rng.permutation(len(rows)):
+            name, _, factory = rows[i]
             model = factory()
             with _PeakRSS() as peak:
                 seconds, _ = _cpu_time(lambda: model.fit(X, y))  # noqa: B023
@@ -261,9 +272,7 @@ def bench_training(args, X, y, X_test, y_test):
         print(f"  repeat {rep + 1}/{args.repeats} done", file=sys.stderr)
 
     def ratio(name, base):
-        if base not in times:
-            return None
-        return statistics.median(a / b for a, b in zip(times[name], times[base]))
+        return median_ratio(times, name, base) if base in times else None
 
     lines = [
         f"Training: {len(X)} x {X.shape[1]}, {n_out} classes, {args.epochs} epochs, "
@@ -286,50 +295,76 @@ def bench_training(args, X, y, X_test, y_test):
     return "\n".join(lines)
 
 
-def bench_predict(args, X, y):
+def median_ratio(times, name, base):
+    """Median over repeats of ``times[name][i] / times[base][i]``."""
+    return statistics.median(a / b for a, b in zip(times[name], times[base]))
+
+
+def predict_jobs(X, y, epochs, seed, *, batch=BATCH, device="cpu"):
+    """name -> (predict_proba, predict) of fitted models; raw at two chunk sizes."""
     n_out = len(np.unique(y))
+    raw = RawLoop(epochs, seed, batch=batch, device=device).fit(X, y)
+    sk = _sk_reg(epochs, seed, batch=batch, device=device).fit(X, y)
+    skorch = _skorch_defaults(epochs, seed, X.shape[1], n_out, batch=batch,
+                              device=device).fit(X, y)
+    chunk = sk.net_.predict_batch_size
+    jobs = {
+        f"raw forward, {RAW_PREDICT_CHUNK}-row chunks": (raw.predict_proba, raw.predict),
+        f"raw forward, {chunk}-row chunks (as sk_reg)": (
+            lambda X: raw.predict_proba(X, chunk=chunk), raw.predict),
+        "sk_reg predict_proba": (sk.predict_proba, sk.predict),
+        "skorch defaults predict_proba": (skorch.predict_proba, skorch.predict),
+    }
+    if device == "cpu":
+        mlp = _mlp_classifier(epochs, seed).fit(X, y)
+        jobs["MLPClassifier predict_proba"] = (mlp.predict_proba, mlp.predict)
+    return jobs
+
+
+def bench_predict(args, X, y, timer=None, device="cpu", batch=BATCH):
+    """Bulk predict_proba and single-row predict, interleaved; a markdown table."""
+    timer = timer or (lambda fn: _cpu_time(fn)[0])
     reps = np.resize(np.arange(len(X)), args.predict_rows)
     X_pred = np.ascontiguousarray(X[reps])
-    epochs = 1
-    models = {
-        "raw forward, 65536-row chunks": RawLoop(epochs, args.random_seed),
-        "sk_reg predict_proba": _sk_reg(epochs, args.random_seed),
-        "skorch defaults predict_proba": _skorch_defaults(
-            epochs, args.random_seed, X.shape[1], n_out),
-        "MLPClassifier predict_proba": _mlp_classifier(epochs, args.random_seed),
-    }
-    for model in models.values():
-        model.fit(X, y)
-        model.predict_proba(X[:10])  # warm-up
-    bulk = {name: [] for name in models}
-    single = {name: [] for name in models}
-    n_single = args.latency_calls
+    # Models fitted for one epoch on at most 20000 rows: prediction speed
+    # does not depend on how well they are trained.
+    fit_rows = min(len(X), 20_000)
+    jobs = predict_jobs(X[:fit_rows], y[:fit_rows], 1, args.random_seed,
+                        batch=batch, device=device)
+    for proba, _ in jobs.values():
+        proba(X[:10])  # warm-up
+    bulk = {name: [] for name in jobs}
+    single = {name: [] for name in jobs}
+    rows = [X[i:i + 1] for i in range(args.latency_calls)]
+    order_rng = np.random.RandomState(args.random_seed)
+    names = list(jobs)
     for _ in range(args.repeats):
-        for name, model in models.items():
-            seconds, _ = _cpu_time(lambda: model.predict_proba(X_pred))  # noqa: B023
-            bulk[name].append(seconds)
-            rows = [X[i:i + 1] for i in range(n_single)]
+        for i in order_rng.permutation(len(names)):
+            proba, predict = jobs[names[i]]
+            bulk[names[i]].append(timer(lambda: proba(X_pred)))  # noqa: B023
 
-            def serve(rows=rows, model=model):
+            def serve(predict=predict):
                 for row in rows:
-                    model.predict(row)
+                    predict(row)
 
-            seconds, _ = _cpu_time(serve)
-            single[name].append(seconds / n_single)
-    base = "raw forward, 65536-row chunks"
+            single[names[i]].append(timer(serve) / len(rows))
+    big, same = names[0], names[1]
     lines = [
         f"Prediction: predict_proba on {len(X_pred)} rows; single-row predict "
-        f"latency over {n_single} calls; {args.repeats} interleaved repeats",
+        f"latency over {len(rows)} calls; {args.repeats} interleaved repeats",
         "",
-        "| model | predict_proba s | x raw | single-row predict us | x raw |",
-        "|---|---|---|---|---|",
+        f"| model | predict_proba s | rows/s | x raw ({RAW_PREDICT_CHUNK}) "
+        "| x raw (same chunks) | single-row predict us | x raw |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name in models:
-        r_bulk = statistics.median(a / b for a, b in zip(bulk[name], bulk[base]))
-        r_one = statistics.median(a / b for a, b in zip(single[name], single[base]))
+    for name in names:
+        sec = statistics.median(bulk[name])
         lines.append(
-            f"| {name} | {statistics.median(bulk[name]):.3f} | {r_bulk:.2f} | "
-            f"{statistics.median(single[name]) * 1e6:.0f} | {r_one:.2f} |"
+            f"| {name} | {sec:.3f} | {len(X_pred) / sec:,.0f} | "
+            f"{median_ratio(bulk, name, big):.2f} | "
+            f"{median_ratio(bulk, name, same):.2f} | "
+            f"{statistics.median(single[name]) * 1e6:.0f} | "
+            f"{median_ratio(single, name, big):.2f} |"
         )
     return "\n".join(lines)
 
@@ -358,6 +393,8 @@ def _memory_child(rows, features, dtype, model, seed):
 def bench_memory(args):
     rows, feats = args.memory_rows, args.memory_features
     cases = [("sk_reg", None), ("sk_reg", "float32"), ("MLPClassifier", None)]
+    if args.smoke:
+        cases = cases[1:2]  # each case is a fresh interpreter (~5 s of imports)
     lines = [
         f"Memory: fit on a float64 {rows} x {feats} array (1 epoch, hidden (64,)), "
         "each in a fresh process",

@@ -252,7 +252,8 @@ class _RegularizedNet(NeuralNet):
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
         """Module outputs for the tensor ``X``, in chunks, in eval mode."""
-        self.module_.train(False)
+        if self.module_.training:  # train() recurses in Python: skip if set
+            self.module_.train(False)
         with torch.inference_mode():
             if len(X) <= self.predict_batch_size:
                 return self.module_(X)
