@@ -49,7 +49,7 @@ def _with_fused_step(opt_cls, opt_kwargs, device):
     device_type = torch.device(device).type
     if (
         opt_cls not in (torch.optim.Adam, torch.optim.AdamW)
-        or {"fused", "foreach", "differentiable"} & opt_kwargs.keys()
+        or {"fused", "foreach", "differentiable", "capturable"} & opt_kwargs.keys()
         or device_type not in ("cpu", "cuda")
         or (device_type == "cpu" and torch.torch_version.TorchVersion(
             torch.__version__) < "2.4")

@@ -42,7 +42,7 @@ class Dropout(nn.Dropout):
     one Mersenne-twister number per element for the mask (about 40% of a
     training epoch of a 2x256 MLP); here one 64-bit draw from torch's global
     generator gives four 16-bit numbers, each compared with a threshold, which
-    makes the mask about 5x cheaper. The drop rate is therefore
+    makes the mask about 4x cheaper. The drop rate is therefore
     ``round(p * 2**16) / 2**16`` (within ``2**-17`` of ``p``) and the scale
     uses that exact rate, so the output stays unbiased. Other devices, and
     dtypes other than float32/float64, use :func:`torch.nn.functional.dropout`.
