@@ -64,13 +64,19 @@ class _SliceIterator:
         for start in range(0, n, bs):
             if order is None:
                 rows = slice(start, start + bs)
+                yield (
+                    ds.X[rows],
+                    None if ds.y is None else ds.y[rows],
+                    None if ds.w is None else ds.w[rows],
+                )
             else:
+                # index_select: ~3x cheaper than advanced indexing on the CPU.
                 rows = order[start:start + bs]
-            yield (
-                ds.X[rows],
-                None if ds.y is None else ds.y[rows],
-                None if ds.w is None else ds.w[rows],
-            )
+                yield (
+                    ds.X.index_select(0, rows),
+                    None if ds.y is None else ds.y.index_select(0, rows),
+                    None if ds.w is None else ds.w.index_select(0, rows),
+                )
 
 
 class _HoldoutSplit:
@@ -274,12 +280,13 @@ class _RegularizedNet(NeuralNet):
     def _batch_loss(self, y_pred, y_true, w):
         per_sample = self._per_sample_loss(y_pred, y_true)
         if w is None:
-            return per_sample.mean(), per_sample.new_tensor(float(len(per_sample)))
+            return per_sample.mean(), float(len(per_sample))
         w_sum = w.sum()
         return (per_sample * w).sum() / w_sum, w_sum
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+        if not self.module_.training:  # module.train() recurses in Python
+            self._set_training(True)
         Xb, yb, wb = batch
         if self.augment is not None:
             if self.augment.mixes_targets and self.task == "classification":
@@ -287,12 +294,22 @@ class _RegularizedNet(NeuralNet):
             Xb, yb = self.augment(Xb, yb)
         y_pred = self.module_(Xb)
         data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
-        loss = data_loss
+        data_loss.backward()
         if self.l2 > 0:
-            weights = penalized_parameters(self.module_)
-            loss = loss + (0.5 * self.l2) * l2_penalty(weights) / w_sum
-        loss.backward()
+            # The gradient of 0.5 * l2 * ||W||^2 / w_sum, added directly: the
+            # same step as the term in the loss, without its autograd graph.
+            self._add_l2_gradient(self.l2 / w_sum)
         return {"loss": data_loss.detach(), "y_pred": y_pred}
+
+    @torch.no_grad()
+    def _add_l2_gradient(self, scale):
+        for w in penalized_parameters(self.module_):
+            if w.grad is None:
+                w.grad = w * scale
+            elif isinstance(scale, torch.Tensor):  # sample weights: no host sync
+                w.grad.add_(w * scale)
+            else:
+                w.grad.add_(w, alpha=scale)
 
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
@@ -301,7 +318,8 @@ class _RegularizedNet(NeuralNet):
         return step
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
+        if self.module_.training:
+            self._set_training(False)
         Xb, yb, wb = batch
         with torch.no_grad():
             y_pred = self.module_(Xb)
@@ -320,8 +338,10 @@ class _RegularizedNet(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             bs = len(batch[0])
-            contribution = step["loss"].detach() * bs
-            total = contribution if total is None else total + contribution
+            if total is None:
+                total = step["loss"].detach() * bs
+            else:
+                total.add_(step["loss"].detach(), alpha=bs)
             n_rows += bs
             if scorer is not None:
                 scorer.update(step["y_pred"], batch[1], batch[2])
@@ -351,7 +371,8 @@ class _RegularizedNet(NeuralNet):
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
         """Module outputs for the tensor ``X``, in chunks, in eval mode."""
-        self.module_.train(False)
+        if self.module_.training:  # train() recurses in Python: skip if set
+            self.module_.train(False)
         with torch.inference_mode():
             if len(X) <= self.predict_batch_size:
                 return self.module_(X)
