@@ -80,6 +80,25 @@ class Dropout(nn.Dropout):
     """
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Drop and rescale in training mode; identity in eval mode.
+
+        Parameters
+        ----------
+        X : torch.Tensor
+            Input of any shape.
+
+        Returns
+        -------
+        out : torch.Tensor
+            ``X`` with dropped elements zeroed and the rest scaled.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_reg.modules import Dropout
+        >>> Dropout(0.5).eval().forward(torch.ones(2)).tolist()
+        [1.0, 1.0]
+        """
         n_drop = round(self.p * _DROP_LEVELS)
         if (
             not self.training
