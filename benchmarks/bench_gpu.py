@@ -33,6 +33,7 @@ import statistics
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
@@ -41,8 +42,8 @@ from sklearn.exceptions import ConvergenceWarning
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_speed import (  # noqa: E402
     RawLoop,
-    _skorch_defaults,
     _sk_reg,
+    _skorch_defaults,
     bench_predict,
     median_ratio,
 )
@@ -65,7 +66,8 @@ def training_jobs(args, n_in, n_out):
     """name -> (factory, epochs, batch, data kind) per training row."""
     e, seed, dev, b = args.epochs, args.random_seed, args.device, args.batch_size
     return {
-        "raw torch loop": (lambda: RawLoop(e, seed, batch=b, device=dev), e, b, "tensor"),
+        "raw torch loop": (
+            lambda: RawLoop(e, seed, batch=b, device=dev), e, b, "tensor"),
         "raw torch loop, Adam(fused=True)": (
             lambda: RawLoop(e, seed, batch=b, device=dev, fused=True), e, b, "tensor"),
         "sk_reg RegularizedNetClassifier": (
@@ -101,8 +103,7 @@ def bench_training(args, X, y):
             factory, epochs, _, kind = jobs[names[i]]
             model = factory()
             data = (X_dev, y_dev) if kind == "tensor" else (X, y)
-            times[names[i]].append(timer(lambda: model.fit(*data)) / epochs)  # noqa: B023
-            del model
+            times[names[i]].append(timer(partial(model.fit, *data)) / epochs)
         print(f"  repeat {rep + 1}/{args.repeats} done", file=sys.stderr)
     lines = [
         f"Training on {args.device}: {len(X)} x {X.shape[1]}, {n_out} classes, "

@@ -99,7 +99,8 @@ def test_l2_gradient_is_that_of_the_penalty_term(weighted):
         net.train_step_single((Xt, yt, w))
         grads[l2] = [p.grad.clone() for p in net.module_.parameters()]
     w_sum = w.sum() if weighted else len(X)
-    for p, g_l2, g_0 in zip(net.module_.parameters(), grads[0.3], grads[0.0]):
+    params = list(net.module_.parameters())
+    for p, g_l2, g_0 in zip(params, grads[0.3], grads[0.0], strict=True):
         expected = g_0 + 0.3 * p.detach() / w_sum if p.dim() >= 2 else g_0
         assert torch.allclose(g_l2, expected, atol=1e-6)
 
