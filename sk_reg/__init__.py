@@ -2,11 +2,13 @@
 
 >>> import sk_reg
 >>> sorted(sk_reg.__all__)
-['RegularizedNetClassifier', 'RegularizedNetRegressor', '__version__']
+['RegularizedNetClassifier', 'RegularizedNetRegressor', '__version__', 'load', 'save']
 """
 
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
+from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor", "__version__"]
+__all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor", "__version__",
+           "load", "save"]

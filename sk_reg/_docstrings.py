@@ -170,6 +170,27 @@ _OBJECTIVE = """For each minibatch ``B`` with sample weights ``s_i`` (1 by defau
     proximal operator of :math:`l1 \\sum_W \\|W\\|_1` is applied (see ``l1``)."""
 
 
+_FAULTS = """A call to ``fit`` or ``partial_fit`` that raises (bad data, a bad
+    hyperparameter, an exception in a callback, or divergence or an interrupt
+    before the first epoch of the call completed) leaves the estimator exactly
+    as it was: a fitted model keeps its weights, optimizer state and
+    attributes, an unfitted one stays unfitted. When the loss or the weights
+    become non-finite (divergence, for example a far too large
+    ``learning_rate_init``), training stops with a ``ConvergenceWarning`` and
+    keeps the weights of the last finite epoch (with ``early_stopping``, those
+    of the best epoch); in the first epoch of the call this is a
+    ``ValueError`` instead. A ``KeyboardInterrupt`` in the middle of an epoch
+    keeps the model of the last completed epoch, with a warning, and ``fit``
+    can be called again; before any epoch of the call completed it
+    propagates. Sparse input is refused (densify it with ``.toarray()``), as
+    are values beyond float32's range for a float32 model.
+
+    Pickle and joblib work (skorch maps a net trained on CUDA to the CPU when
+    it is unpickled where CUDA is unavailable); :func:`sk_reg.save` and
+    :func:`sk_reg.load` persist a model without pickle, so that loading a
+    file cannot run code."""
+
+
 def _fill_doc(**extra):
     """Fill ``%(name)s`` placeholders of a class docstring."""
 
@@ -178,6 +199,7 @@ def _fill_doc(**extra):
         values.update({k: v % extra for k, v in _PARAMS.items()})
         values["attrs"] = _ATTRS % extra
         values["objective"] = _OBJECTIVE % extra
+        values["faults"] = _FAULTS
         obj.__doc__ = obj.__doc__ % values
         return obj
 

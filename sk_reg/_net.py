@@ -8,6 +8,9 @@ training device and batches are index slices of it.
 
 from __future__ import annotations
 
+import copy
+import math
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -61,13 +64,19 @@ class _SliceIterator:
         for start in range(0, n, bs):
             if order is None:
                 rows = slice(start, start + bs)
+                yield (
+                    ds.X[rows],
+                    None if ds.y is None else ds.y[rows],
+                    None if ds.w is None else ds.w[rows],
+                )
             else:
+                # index_select: ~3x cheaper than advanced indexing on the CPU.
                 rows = order[start:start + bs]
-            yield (
-                ds.X[rows],
-                None if ds.y is None else ds.y[rows],
-                None if ds.w is None else ds.w[rows],
-            )
+                yield (
+                    ds.X.index_select(0, rows),
+                    None if ds.y is None else ds.y.index_select(0, rows),
+                    None if ds.w is None else ds.w.index_select(0, rows),
+                )
 
 
 class _HoldoutSplit:
@@ -94,12 +103,33 @@ class _HoldoutSplit:
         return dataset.subset(idx_train), dataset.subset(idx_valid)
 
 
+class _StopTraining(KeyboardInterrupt):
+    """Stops the epoch loop; skorch's ``partial_fit`` swallows it (as it does
+    for its own ``EarlyStopping``) and still runs the ``on_train_end`` hooks."""
+
+
+class _FitInterrupted(BaseException):
+    """KeyboardInterrupt before any epoch of the call completed.
+
+    Not a KeyboardInterrupt, so that skorch does not swallow it; the estimator
+    restores its previous state and re-raises a KeyboardInterrupt.
+    """
+
+
 class _RegularizedNet(NeuralNet):
     """skorch net with sample weights, l1/l2, augmentation and a fast data path.
 
     The per-batch objective is
     ``sum_i w_i * loss_i / sum_i w_i + 0.5 * l2 * sum ||W||^2 / sum_i w_i``,
     followed by the optimizer step and the proximal L1 step.
+
+    Faults during training: the weights are copied at the start of every
+    epoch. An epoch that ends with a non-finite loss or weights (divergence)
+    or that is cut short by a ``KeyboardInterrupt`` is rolled back (weights
+    restored, its history row removed) and training stops with
+    ``stop_reason_`` set to ``"diverged"`` or ``"interrupted"``. When no epoch
+    of the call completed, ``fit_loop`` raises instead: ``ValueError`` for
+    divergence, :class:`_FitInterrupted` for an interrupt.
     """
 
     def __init__(
@@ -128,6 +158,101 @@ class _RegularizedNet(NeuralNet):
         self.shuffle_rng_ = np.random.default_rng(self.shuffle_seed)
         return self
 
+    # fault handling ----------------------------------------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.stop_reason_ = None
+        self.stop_message_ = None
+        self._epochs_done = 0
+        self._epoch_open = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            if self._epoch_open and not isinstance(exc, _StopTraining):
+                # A user interrupt (Ctrl-C, a callback) in the middle of an
+                # epoch: keep the model of the last completed epoch.
+                self._rollback_epoch()
+                self.stop_reason_ = "interrupted"
+                self.stop_message_ = (
+                    f"Training was interrupted (KeyboardInterrupt) during epoch "
+                    f"{len(self.history) + 1}"
+                )
+            if self._epochs_done == 0 and self.stop_reason_ == "diverged":
+                raise ValueError(
+                    f"{self.stop_message_} before any epoch of this call completed, "
+                    "so there is no usable model to return. Lower "
+                    "learning_rate_init and standardise the features (and, for "
+                    "regression, the targets), for example with StandardScaler."
+                ) from None
+            if self._epochs_done == 0 and self.stop_reason_ == "interrupted":
+                raise _FitInterrupted(self.stop_message_) from exc
+            raise
+        finally:
+            # Never pickled: could hold CUDA tensors.
+            self._epoch_start_state = None
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        state = self.module_.state_dict()
+        saved = getattr(self, "_epoch_start_state", None)
+        if saved is None or saved.keys() != state.keys():
+            self._epoch_start_state = {k: v.detach().clone() for k, v in state.items()}
+        else:
+            for key, value in state.items():
+                saved[key].copy_(value)
+        self._epoch_open = True
+
+    def on_epoch_end(self, net, **kwargs):
+        # Runs before the callbacks' on_epoch_end, so EarlyStopping never sees
+        # a non-finite loss and never stores diverged weights as the best.
+        super().on_epoch_end(net, **kwargs)
+        row = self.history[-1]
+        bad = [
+            f"{key} is {row[key]}"
+            for key in ("train_loss", "train_objective", "valid_loss")
+            if key in row and not math.isfinite(row[key])
+        ]
+        if not bad and not self._weights_finite():
+            bad = ["the weights are not finite"]
+        if bad:
+            epoch = row["epoch"]
+            self._rollback_epoch()
+            # Adam's moments may be non-finite too; restart them.
+            self.optimizer_.state.clear()
+            self.stop_reason_ = "diverged"
+            self.stop_message_ = f"Training diverged at epoch {epoch} ({bad[0]})"
+            raise _StopTraining
+        self._epoch_open = False
+        self._epochs_done += 1
+
+    @torch.no_grad()
+    def _weights_finite(self):
+        checks = [torch.isfinite(p).all() for p in self.module_.parameters()]
+        return not checks or bool(torch.stack(checks).all())
+
+    def _rollback_epoch(self):
+        self.module_.load_state_dict(self._epoch_start_state)
+        del self.history[-1]
+        self._epoch_open = False
+
+    def capture_state(self):
+        """Everything a training call may change, to undo a failed call."""
+        return {
+            "attrs": dict(self.__dict__),
+            "module": copy.deepcopy(self.module_.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
+            "n_epochs": len(self.history),
+            "rng": copy.deepcopy(self.shuffle_rng_.bit_generator.state),
+        }
+
+    def restore_state(self, state):
+        """Undo a training call (see :meth:`capture_state`)."""
+        self.__dict__.clear()
+        self.__dict__.update(state["attrs"])
+        self.module_.load_state_dict(state["module"])
+        self.optimizer_.load_state_dict(state["optimizer"])
+        del self.history[state["n_epochs"]:]
+        self.shuffle_rng_.bit_generator.state = state["rng"]
+
     # data path ---------------------------------------------------------
     def get_dataset(self, X, y=None):
         if isinstance(X, _TensorDataset):
@@ -155,12 +280,13 @@ class _RegularizedNet(NeuralNet):
     def _batch_loss(self, y_pred, y_true, w):
         per_sample = self._per_sample_loss(y_pred, y_true)
         if w is None:
-            return per_sample.mean(), per_sample.new_tensor(float(len(per_sample)))
+            return per_sample.mean(), float(len(per_sample))
         w_sum = w.sum()
         return (per_sample * w).sum() / w_sum, w_sum
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+        if not self.module_.training:  # module.train() recurses in Python
+            self._set_training(True)
         Xb, yb, wb = batch
         if self.augment is not None:
             if self.augment.mixes_targets and self.task == "classification":
@@ -168,12 +294,22 @@ class _RegularizedNet(NeuralNet):
             Xb, yb = self.augment(Xb, yb)
         y_pred = self.module_(Xb)
         data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
-        loss = data_loss
+        data_loss.backward()
         if self.l2 > 0:
-            weights = penalized_parameters(self.module_)
-            loss = loss + (0.5 * self.l2) * l2_penalty(weights) / w_sum
-        loss.backward()
+            # The gradient of 0.5 * l2 * ||W||^2 / w_sum, added directly: the
+            # same step as the term in the loss, without its autograd graph.
+            self._add_l2_gradient(self.l2 / w_sum)
         return {"loss": data_loss.detach(), "y_pred": y_pred}
+
+    @torch.no_grad()
+    def _add_l2_gradient(self, scale):
+        for w in penalized_parameters(self.module_):
+            if w.grad is None:
+                w.grad = w * scale
+            elif isinstance(scale, torch.Tensor):  # sample weights: no host sync
+                w.grad.add_(w * scale)
+            else:
+                w.grad.add_(w, alpha=scale)
 
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
@@ -182,7 +318,8 @@ class _RegularizedNet(NeuralNet):
         return step
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
+        if self.module_.training:
+            self._set_training(False)
         Xb, yb, wb = batch
         with torch.no_grad():
             y_pred = self.module_(Xb)
@@ -201,8 +338,10 @@ class _RegularizedNet(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             bs = len(batch[0])
-            contribution = step["loss"].detach() * bs
-            total = contribution if total is None else total + contribution
+            if total is None:
+                total = step["loss"].detach() * bs
+            else:
+                total.add_(step["loss"].detach(), alpha=bs)
             n_rows += bs
             if scorer is not None:
                 scorer.update(step["y_pred"], batch[1], batch[2])
@@ -232,7 +371,8 @@ class _RegularizedNet(NeuralNet):
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
         """Module outputs for the tensor ``X``, in chunks, in eval mode."""
-        self.module_.train(False)
+        if self.module_.training:  # train() recurses in Python: skip if set
+            self.module_.train(False)
         with torch.inference_mode():
             if len(X) <= self.predict_batch_size:
                 return self.module_(X)

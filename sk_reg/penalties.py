@@ -109,19 +109,22 @@ def prox_l1_(
     """
     if l1 <= 0:
         return
-    params = list(params)
+    wanted = {id(p) for p in params}
     for group in optimizer.param_groups:
-        group_ids = {id(p) for p in group["params"]}
-        lr = group["lr"]
-        for p in params:
-            if id(p) not in group_ids:
+        scaled_l1 = group["lr"] * l1
+        for p in group["params"]:
+            if id(p) not in wanted:
                 continue
             state = optimizer.state.get(p, {})
             if "exp_avg_sq" in state:
                 _, beta2 = group["betas"]
-                step = float(state["step"])
-                v_hat = state["exp_avg_sq"] / (1.0 - beta2**step)
-                threshold = (lr * l1) / (v_hat.sqrt() + group["eps"])
-                p.copy_(p.sign() * (p.abs() - threshold).clamp_(min=0))
+                # sqrt(v_hat) + eps as Adam computes it. A tensor ``step``
+                # (fused Adam) stays a tensor: no host sync on a GPU.
+                bias_correction2_sqrt = (1 - beta2 ** state["step"]) ** 0.5
+                threshold = state["exp_avg_sq"].sqrt().div_(bias_correction2_sqrt)
+                threshold.add_(group["eps"]).reciprocal_().mul_(scaled_l1)
+                # p - clamp(p, -t, t) = sign(p) * max(|p| - t, 0); where
+                # |p| <= t the clamp returns p itself, so the zero is exact.
+                p.sub_(torch.clamp(p, min=threshold.neg(), max=threshold))
             else:
-                p.copy_(p.sign() * (p.abs() - lr * l1).clamp_(min=0))
+                p.sub_(p.clamp(-scaled_l1, scaled_l1))
