@@ -392,6 +392,21 @@ def plot(rows, path, title):
     plt.close(fig)
 
 
+def _git_commit():
+    """The checkout's commit (and whether sk_reg has local changes), if any."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain", "sk_reg"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
+    return f"commit {commit.strip()}" + (" with local changes" if dirty else "")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path,
@@ -455,7 +470,8 @@ def main(argv=None):
     header = (
         f"Measured {date.today().isoformat()} on {platform.machine()} CPU "
         f"(1 torch thread, 1 BLAS thread, n_jobs=1, shared machine), "
-        f"sk_reg {sk_reg.__version__}, scikit-learn {sklearn.__version__}, "
+        f"sk_reg {sk_reg.__version__} ({_git_commit()}), "
+        f"scikit-learn {sklearn.__version__}, "
         f"torch {torch.__version__}. {args.n_seeds} stratified splits "
         f"(test_size={args.test_size}), inner {args.cv}-fold CV, "
         f"max_iter={args.max_iter}. "

@@ -72,14 +72,13 @@ def label(params):
 results = pd.DataFrame(search.cv_results_)
 results["candidate"] = [label(p) for p in results["params"]]
 results = results.sort_values("mean_test_score")
-fig, ax = plt.subplots(figsize=(9, 5))
+fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
 y_pos = np.arange(len(results))
 ax.errorbar(results["mean_test_score"], y_pos, xerr=results["std_test_score"],
             fmt="o", capsize=3)
 ax.set_yticks(y_pos, results["candidate"], fontsize="small")
 ax.set_xlabel("3-fold cross-validated accuracy")
 ax.grid(axis="x", alpha=0.3)
-fig.tight_layout()
 plt.show()
 
 # %%
