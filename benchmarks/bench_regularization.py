@@ -40,10 +40,13 @@ Usage::
 
 Times are process CPU seconds with one torch and one BLAS thread
 (``n_jobs=1``); scores are accuracy (classification) and R^2 (regression).
-Sample output (one line per fitted row, then the markdown tables)::
+Sample output (one line per fitted row, then the markdown tables; the full
+tables of the last run are in ``benchmarks/results/regularization.md``)::
 
-    digits        seed 0  no regularization          test 0.9688  train 1.0000  ...
-    digits        seed 0  l1                         test 0.9722  train 1.0000  ...
+    digits        seed 0  no regularization                   test 0.9689  train 1.0000
+        search    4.7s  fit  4.74s
+    digits        seed 0  l1                                  test 0.9766  train 1.0000
+        search   21.6s  fit  2.45s  l1=0.0001
 """
 
 from __future__ import annotations
