@@ -48,14 +48,14 @@ best_epoch = int(np.argmin(best)) + 1
 
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.plot(epochs, history[:, "train_loss"], color="C0", alpha=0.5,
-        label="training loss, no early stopping")
+        label="training loss, run not stopped")
 ax.plot(epochs, history[:, "valid_loss"], color="C1", alpha=0.5,
-        label="validation loss, no early stopping")
+        label="validation loss, run not stopped")
 stop_epochs = np.array(stopped.net_.history[:, "epoch"])
 ax.plot(stop_epochs, stopped.net_.history[:, "train_loss"], color="C0",
-        linewidth=3, label="training loss, early stopping")
+        linewidth=3, label="training loss, stopped early")
 ax.plot(stop_epochs, stopped.net_.history[:, "valid_loss"], color="C1",
-        linewidth=3, label="validation loss, early stopping")
+        linewidth=3, label="validation loss, stopped early")
 ax.axvline(stop_epochs[-1], color="0.5", linestyle="--", linewidth=1)
 ax.plot(best_epoch, best[best_epoch - 1], marker="*", markersize=14,
         color="C3", linestyle="none", label=f"restored weights (epoch {best_epoch})")
