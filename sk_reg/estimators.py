@@ -222,6 +222,14 @@ class _BaseRegularizedNet(BaseEstimator):
         device = _resolve_device(self.device)
         return augment, device
 
+    def _optimizer_spec(self):
+        """The optimizer class and its keyword arguments (defaults, then the user's)."""
+        if isinstance(self.optimizer, str):
+            opt_cls, defaults = _OPTIMIZERS[self.optimizer]
+        else:
+            opt_cls, defaults = self.optimizer, {}
+        return opt_cls, {**defaults, **(self.optimizer_kwargs or {})}
+
     def _check_optimizer_kwargs(self):
         """Build the optimizer once on a dummy tensor: bad keys or values of
         ``optimizer_kwargs`` fail here, before any data is touched."""
@@ -232,13 +240,10 @@ class _BaseRegularizedNet(BaseEstimator):
                 f"The 'optimizer_kwargs' parameter must not set {sorted(reserved)}; "
                 "the learning rate is 'learning_rate_init'."
             )
-        if isinstance(self.optimizer, str):
-            opt_cls, defaults = _OPTIMIZERS[self.optimizer]
-        else:
-            opt_cls, defaults = self.optimizer, {}
+        opt_cls, opt_kwargs = self._optimizer_spec()
         try:
             opt_cls([torch.zeros(1, requires_grad=True)],
-                    lr=self.learning_rate_init, **{**defaults, **kwargs})
+                    lr=self.learning_rate_init, **opt_kwargs)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise InvalidParameterError(
                 f"The 'optimizer_kwargs' parameter {kwargs!r} is invalid for "
@@ -270,7 +275,8 @@ class _BaseRegularizedNet(BaseEstimator):
     def _to_tensor(X, dtype, device):
         if dtype == torch.float32 and X.dtype == np.float64 and X.size:
             # Beyond float32's range the cast gives inf, and inf gives nan.
-            largest = np.abs(X).max()
+            # max/min rather than np.abs(X).max(): no temporary the size of X.
+            largest = max(X.max(), -X.min())
             if largest > np.finfo(np.float32).max:
                 raise ValueError(
                     f"Input contains values too large for float32 (largest "
@@ -323,11 +329,7 @@ class _BaseRegularizedNet(BaseEstimator):
             ).to(dtype=dtype)
         self._check_module_output(module, n_features, n_outputs, dtype)
 
-        if isinstance(self.optimizer, str):
-            opt_cls, opt_kwargs = _OPTIMIZERS[self.optimizer]
-        else:
-            opt_cls, opt_kwargs = self.optimizer, {}
-        opt_kwargs = {**opt_kwargs, **(self.optimizer_kwargs or {})}
+        opt_cls, opt_kwargs = self._optimizer_spec()
         opt_kwargs = _with_fused_step(opt_cls, opt_kwargs, device)
 
         from skorch.callbacks import EarlyStopping, ProgressBar
