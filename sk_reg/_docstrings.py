@@ -46,19 +46,34 @@ default="relu"
         ``ValueError`` in ``fit``.""",
     "early_stopping": """early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data%(stratified)s,
-        stop when the validation %(score_name)s has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
-        The validation loss (weighted like the training loss, without the
-        penalties) is the monitored quantity; ``validation_scores_`` records the
-        %(score_name)s alongside. When False, training stops once the training
-        objective (loss plus penalties) has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs (as in MLP%(kind)s).""",
+        score every epoch on it (see ``scoring``), stop once
+        ``n_iter_no_change`` consecutive epochs have not beaten the best score
+        by at least ``tol``, and restore the weights of the best epoch (the
+        best by any margin), as MLP%(kind)s does. When False, training stops
+        once ``n_iter_no_change`` consecutive epochs have not lowered the best
+        training objective (loss plus penalties) by at least ``tol``. Read more
+        in the :ref:`User Guide <early-stopping>`.""",
+    "scoring": """scoring : None, "loss", str or callable, default=None
+        What early stopping monitors on the held-out data (higher is better):
+
+        - ``None``: the estimator's :meth:`score` (%(score_name)s), as MLP%(kind)s;
+        - ``"loss"``: the negative validation loss (weighted like the training
+          loss, without penalties);
+        - a scorer name such as ``"neg_log_loss"`` or a callable
+          ``scorer(estimator, X, y)`` (see :func:`sklearn.metrics.get_scorer`).
+
+        ``validation_scores_`` records it every epoch, and
+        ``best_validation_score_ == max(validation_scores_)``. The validation
+        loss is always kept in ``net_.history`` (``"valid_loss"``).""",
     "validation_fraction": """validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping=True``.""",
-    "n_iter_no_change": """n_iter_no_change : int, default=10
-        Number of epochs without improvement by ``tol`` before stopping.""",
+    "n_iter_no_change": """n_iter_no_change : int or np.inf, default=10
+        Training stops when more than this many consecutive epochs fail to
+        improve by ``tol`` (see ``early_stopping``); ``np.inf`` never stops
+        before ``max_iter``.""",
     "tol": """tol : float, default=1e-4
-        Minimum absolute improvement of the monitored quantity.""",
+        Minimum absolute improvement of the monitored quantity for an epoch to
+        count as an improvement.""",
     "max_iter": """max_iter : int, default=200
         Maximum number of epochs (passes over the training data).""",
     "batch_size": """batch_size : int or "auto", default="auto"
@@ -67,7 +82,8 @@ default="relu"
         Learning rate of the optimizer.""",
     "optimizer": """optimizer : {"adam", "sgd", "adamw"} or torch optimizer class, \
 default="adam"
-        The optimizer. ``"sgd"`` uses Nesterov momentum 0.9 (as MLP%(kind)s);
+        The optimizer. ``"sgd"`` uses Nesterov momentum 0.9 (as MLP%(kind)s;
+        ``optimizer_kwargs={"momentum": 0}`` gives plain SGD);
         ``"adamw"`` is :class:`torch.optim.AdamW` with its own decoupled
         weight decay (0.01 unless set in ``optimizer_kwargs``), in addition to
         ``l2``. ``l1`` and ``l2`` mean the same with every optimizer.""",
@@ -144,12 +160,40 @@ _ATTRS = """n_features_in_ : int
         Mean training loss (without penalties) of every epoch.
 
     validation_scores_ : list of float or None
-        Validation %(score_name)s of every epoch when ``early_stopping=True``,
-        else None.
+        Validation score (see ``scoring``) of every epoch when
+        ``early_stopping=True``, else None.
 
     best_validation_score_ : float or None
-        Best validation %(score_name)s (the epoch whose weights were restored)
+        Best validation score, that of the epoch whose weights were restored,
         when ``early_stopping=True``, else None.
+
+    loss_ : float
+        Training objective (loss plus penalties) of the last epoch.
+
+    best_loss_ : float or None
+        Lowest training objective of any epoch when ``early_stopping=False``
+        (the quantity the stopping rule watches), else None.
+
+    t_ : int
+        Number of training rows seen by the optimizer (rows times epochs).
+
+    n_outputs_ : int
+        Number of network outputs (%(n_outputs)s).
+
+    n_layers_ : int or None
+        Number of layers of the built-in MLP, input and output included
+        (``len(hidden_layer_sizes) + 2``); None for other modules.
+
+    out_activation_ : str
+        Output function: %(out_activations)s.
+
+    coefs_ : list of ndarray
+        Weight matrices of the built-in MLP, ``coefs_[i]`` of shape
+        ``(n_units_in, n_units_out)`` as in MLP%(kind)s; a copy of the live
+        weights. Custom modules raise ``AttributeError``.
+
+    intercepts_ : list of ndarray
+        Bias vectors of the built-in MLP, one per layer after the input.
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         Mean absolute first-layer weight of each input column, normalised to

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer
-from torch.nn import functional as F
-
+from skorch.callbacks import Callback, EpochTimer
 from .penalties import l2_penalty, penalized_parameters, prox_l1_
 
 
@@ -35,6 +34,15 @@ class _TensorDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):  # pragma: no cover - batches are sliced instead
         rows = i if self.indices is None else self.indices[i]
         return self.X[rows], self.y[rows]
+
+    def rows(self, indices=None):
+        """``(X, y, w)`` of the given rows (all rows for None)."""
+        if indices is None:
+            return self.X, self.y, self.w
+        return tuple(
+            None if t is None else t.index_select(0, indices)
+            for t in (self.X, self.y, self.w)
+        )
 
     def subset(self, indices):
         indices = torch.as_tensor(indices, dtype=torch.long)
@@ -80,7 +88,12 @@ class _SliceIterator:
 
 
 class _HoldoutSplit:
-    """skorch ``train_split``: a (stratified) random hold-out of row indices."""
+    """skorch ``train_split``: a (stratified) random hold-out of row indices.
+
+    When a stratified split is impossible (a class with a single member, or
+    fewer validation rows than classes) the split falls back to a plain random
+    one with a warning, rather than failing inside ``train_test_split``.
+    """
 
     def __init__(self, fraction, stratify, seed):
         self.fraction = fraction
@@ -96,11 +109,27 @@ class _HoldoutSplit:
             labels = dataset.y.cpu().numpy()
             if dataset.indices is not None:
                 labels = labels[dataset.indices.cpu().numpy()]
+            labels = self._stratifiable(labels, n)
         idx_train, idx_valid = train_test_split(
             np.arange(n), test_size=self.fraction, stratify=labels,
             random_state=self.seed,
         )
         return dataset.subset(idx_train), dataset.subset(idx_valid)
+
+    def _stratifiable(self, labels, n):
+        """``labels`` if a stratified split of them exists, else None (warns)."""
+        counts = np.unique(labels, return_counts=True)[1]
+        n_valid = math.ceil(self.fraction * n)
+        if counts.min() >= 2 and len(counts) <= min(n_valid, n - n_valid):
+            return labels
+        warnings.warn(
+            "early_stopping: a stratified validation split is impossible here "
+            f"(the rarest class has {counts.min()} member(s); {len(counts)} classes "
+            f"for {n_valid} validation rows), so the validation rows are drawn "
+            "without stratification.",
+            UserWarning,
+        )
+        return None
 
 
 class _StopTraining(KeyboardInterrupt):
@@ -133,14 +162,14 @@ class _RegularizedNet(NeuralNet):
     """
 
     def __init__(
-        self, module, *args, l1=0.0, l2=0.0, augment=None, task="classification",
+        self, module, *args, l1=0.0, l2=0.0, augment=None, score_validation=True,
         n_outputs=None, shuffle_seed=0,
         predict_batch_size=8192, incremental=False, **kwargs,
     ):
         self.l1 = l1
         self.l2 = l2
         self.augment = augment
-        self.task = task
+        self.score_validation = score_validation
         self.n_outputs = n_outputs
         self.shuffle_seed = shuffle_seed
         self.predict_batch_size = predict_batch_size
@@ -268,17 +297,9 @@ class _RegularizedNet(NeuralNet):
         pass
 
     # training step -----------------------------------------------------
-    def _per_sample_loss(self, y_pred, y_true):
-        # criterion_ has reduction="none": CrossEntropyLoss (with
-        # label_smoothing; accepts soft targets) or MSELoss.
-        loss = self.criterion_(y_pred, y_true)
-        if self.task == "classification":
-            return loss
-        # 0.5 * squared error averaged over outputs: MLPRegressor's loss.
-        return 0.5 * loss.mean(dim=1)
-
     def _batch_loss(self, y_pred, y_true, w):
-        per_sample = self._per_sample_loss(y_pred, y_true)
+        # criterion_ is one of sk_reg._losses: one loss value per row.
+        per_sample = self.criterion_(y_pred, y_true)
         if w is None:
             return per_sample.mean(), float(len(per_sample))
         w_sum = w.sum()
@@ -289,8 +310,8 @@ class _RegularizedNet(NeuralNet):
             self._set_training(True)
         Xb, yb, wb = batch
         if self.augment is not None:
-            if self.augment.mixes_targets and self.task == "classification":
-                yb = F.one_hot(yb, self.n_outputs).to(Xb.dtype)
+            if self.augment.mixes_targets:
+                yb = self.criterion_.soft_targets(yb, self.n_outputs, Xb.dtype)
             Xb, yb = self.augment(Xb, yb)
         y_pred = self.module_(Xb)
         data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
@@ -333,7 +354,9 @@ class _RegularizedNet(NeuralNet):
             return
         total = None
         n_rows = 0
-        scorer = _ValidationScorer(self.task) if not training else None
+        scorer = None
+        if not training and self.score_validation:
+            scorer = _ValidationScorer(self.criterion_)
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
@@ -349,6 +372,7 @@ class _RegularizedNet(NeuralNet):
         self.history.record(prefix + "_loss", total.item() / n_rows)
         self.history.record(prefix + "_batch_count", len(iterator))
         if training:
+            self.history.record("train_rows", n_rows)
             # The full objective (what the plateau criterion watches): with a
             # strong l1 the data loss can rise while the objective still falls.
             self.history.record(
@@ -383,18 +407,25 @@ class _RegularizedNet(NeuralNet):
 
 
 class _ValidationScorer:
-    """Accumulate accuracy (classification) or R^2 (regression) over batches."""
+    """Accumulate the estimator's default score over validation batches.
 
-    def __init__(self, task):
-        self.task = task
+    Accuracy (subset accuracy for multilabel targets) when the loss predicts
+    classes, else R^2 averaged over the outputs, as ``score`` computes them.
+    """
+
+    def __init__(self, loss):
+        self.loss = loss
         self.sums = None
 
     def update(self, y_pred, y, w):
         if w is None:
             w = torch.ones(len(y), dtype=y_pred.dtype, device=y_pred.device)
-        if self.task == "classification":
-            correct = (y_pred.argmax(dim=1) == y).to(w.dtype)
-            sums = torch.stack([(w * correct).sum(), w.sum()])
+        y_pred = self.loss.predict(y_pred)
+        if self.loss.score_kind == "accuracy":
+            correct = y_pred == y
+            if correct.dim() > 1:  # multilabel: every label right
+                correct = correct.all(dim=1)
+            sums = torch.stack([(w * correct.to(w.dtype)).sum(), w.sum()])
         else:
             wc = w[:, None]
             sums = torch.stack([
@@ -405,7 +436,7 @@ class _ValidationScorer:
 
     def result(self):
         s = self.sums.double().cpu()
-        if self.task == "classification":
+        if self.loss.score_kind == "accuracy":
             return float(s[0] / s[1])
         sse, sy, syy, sw = s
         sst = syy - sy.pow(2) / sw
@@ -413,3 +444,77 @@ class _ValidationScorer:
         r2 = torch.where(sst > 0, 1 - sse / sst.clamp(min=1e-300),
                          (sse == 0).double())
         return float(r2.mean())
+
+
+class _StoppingRule(Callback):
+    """MLPClassifier's stopping rules, checked at the end of every epoch.
+
+    Without a hold-out (``early_stopping=False``) the training objective (loss
+    plus penalties) is watched: an epoch counts as "no improvement" when
+    ``objective > best_objective - tol``. With a hold-out, the validation
+    score is watched (higher is better): "no improvement" when
+    ``score < best_score + tol``, while *any* improvement makes an epoch the
+    best one, whose weights are restored when training ends. Training stops
+    once the count of consecutive epochs without improvement exceeds
+    ``n_iter_no_change`` (``np.inf``: never).
+
+    The validation score of an epoch is ``valid_score`` in the history when
+    the net computed it (the estimator's default score); ``scoring="loss"``
+    uses the negative validation loss; otherwise :attr:`scorer`, a function of
+    the validation dataset set by the estimator for the duration of a fit.
+    """
+
+    def __init__(self, n_iter_no_change, tol, early_stopping, scoring=None):
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.scoring = scoring
+        self.scorer = None
+
+    def on_train_begin(self, net, **kwargs):
+        self.no_improvement_count_ = 0
+        self.best_objective_ = math.inf
+        # With warm starts the weights in the module are the best of the
+        # previous calls (restored), so their score is the one to beat.
+        previous = [
+            (row["valid_score"], row["epoch"]) for row in net.history
+            if "valid_score" in row
+        ]
+        self.best_score_, self.best_epoch_ = max(
+            previous, key=lambda pair: pair[0], default=(-math.inf, None)
+        )
+        self.best_state_ = None
+        if previous:
+            self.best_state_ = copy.deepcopy(net.module_.state_dict())
+
+    def _epoch_score(self, net, dataset_valid):
+        row = net.history[-1]
+        if "valid_score" in row:
+            return row["valid_score"]
+        if self.scoring == "loss":
+            score = -row["valid_loss"]
+        else:
+            score = float(self.scorer(dataset_valid))
+        net.history.record("valid_score", score)
+        return score
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if self.early_stopping:
+            score = self._epoch_score(net, dataset_valid)
+            improved = score >= self.best_score_ + self.tol
+            if score > self.best_score_:
+                self.best_score_ = score
+                self.best_epoch_ = net.history[-1, "epoch"]
+                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+        else:
+            objective = net.history[-1, "train_objective"]
+            improved = objective <= self.best_objective_ - self.tol
+            self.best_objective_ = min(self.best_objective_, objective)
+        self.no_improvement_count_ = 0 if improved else self.no_improvement_count_ + 1
+        if self.no_improvement_count_ > self.n_iter_no_change:
+            raise _StopTraining
+
+    def on_train_end(self, net, **kwargs):
+        if self.early_stopping and self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+        self.best_state_ = None  # never pickled with the net

@@ -842,12 +842,13 @@ def resolve_augment(augment):
 
     Parameters
     ----------
-    augment : None, str or BaseAugmentation
+    augment : None, str, BaseAugmentation or list
         ``None`` (no augmentation), a registered name (a key of
         ``AUGMENTATIONS``: ``"noise"``, ``"mixup"``, and for images ``"flip"``,
         ``"rotate"``, ``"scale"``, ``"shift"``, ``"affine"``, ``"cutout"``,
-        ``"cutmix"``), several names joined by ``"+"`` (``"flip+rotate"``), or
-        an augmentation object (returned as a validated fresh clone).
+        ``"cutmix"``), several names joined by ``"+"`` (``"flip+rotate"``), an
+        augmentation object (returned as a validated fresh clone), or a list
+        of names and objects, applied in order as a :class:`Compose`.
 
     Returns
     -------
@@ -859,12 +860,16 @@ def resolve_augment(augment):
     >>> from sk_reg.augment import resolve_augment
     >>> resolve_augment("noise+mixup")
     Compose(steps=[('noise', GaussianNoise()), ('mixup', Mixup())])
+    >>> resolve_augment([GaussianNoise(0.05), "mixup"])
+    Compose(steps=[('gaussiannoise', GaussianNoise(std=0.05)), ('mixup', Mixup())])
     """
     from sklearn.base import clone
     from sklearn.utils._param_validation import InvalidParameterError
 
     if augment is None:
         return None
+    if isinstance(augment, list):
+        return _compose_list(augment)
     if isinstance(augment, str):
         names = augment.split("+")
         unknown = [n for n in names if n not in AUGMENTATIONS]
@@ -879,3 +884,23 @@ def resolve_augment(augment):
     augment = clone(augment)
     augment._validate_params()
     return augment
+
+
+def _compose_list(items):
+    """A list of names and augmentation objects as one :class:`Compose`."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    if not items or not all(isinstance(i, (str, BaseAugmentation)) for i in items):
+        raise InvalidParameterError(
+            "The 'augment' parameter, as a list, must hold at least one registered "
+            f"name or sk_reg.augment object; got {items!r}."
+        )
+    steps, seen = [], set()
+    for item in items:
+        aug = resolve_augment(item)
+        name = item if isinstance(item, str) else type(item).__name__.lower()
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        steps.append((name, aug))
+    return Compose(steps)

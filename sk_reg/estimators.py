@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     InvalidParameterError,
+    Options,
     StrOptions,
 )
 from sklearn.utils.class_weight import compute_sample_weight
@@ -21,13 +22,26 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
+    column_or_1d,
     validate_data,
 )
 from torch import nn
 
 from ._docstrings import _fill_doc
+from ._losses import (
+    HalfPoissonDeviance,
+    HalfSquaredError,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+)
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
-from ._net import _FitInterrupted, _HoldoutSplit, _RegularizedNet, _TensorDataset
+from ._net import (
+    _FitInterrupted,
+    _HoldoutSplit,
+    _RegularizedNet,
+    _StoppingRule,
+    _TensorDataset,
+)
 from .augment import BaseAugmentation, prepare_augment, resolve_augment
 from .callbacks import EpochLogger
 from .modules import MLP, ConvNet, build_module, first_linear_weight
@@ -137,6 +151,14 @@ def _draw_seed(random_state):
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
+class _PartialFitUnsupported(ValueError, NotImplementedError):
+    """``partial_fit`` is unavailable in this configuration.
+
+    A ``ValueError``, as MLPClassifier raises, and a ``NotImplementedError``,
+    which scikit-learn's estimator checks read as "no partial_fit here".
+    """
+
+
 class _BaseRegularizedNet(BaseEstimator):
     """Shared fit/predict machinery; not for direct use."""
 
@@ -146,10 +168,13 @@ class _BaseRegularizedNet(BaseEstimator):
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "augment": [None, str, BaseAugmentation],
+        "augment": [None, str, list, BaseAugmentation],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})
+        ],
+        "scoring": [None, StrOptions({"loss"}), str, callable],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -166,7 +191,8 @@ class _BaseRegularizedNet(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    _task = None  # "classification" or "regression"
+    #: Whether targets must be numeric (regression).
+    _y_numeric = False
 
     # -- parameter handling ----------------------------------------------
     def _check_params(self):
@@ -219,6 +245,15 @@ class _BaseRegularizedNet(BaseEstimator):
             raise InvalidParameterError(
                 f"The 'augment' parameter is invalid: {exc}"
             ) from exc
+        if self.scoring not in (None, "loss"):
+            from sklearn.metrics import check_scoring
+
+            try:
+                check_scoring(self, self.scoring)
+            except ValueError as exc:
+                raise InvalidParameterError(
+                    f"The 'scoring' parameter is invalid: {exc}"
+                ) from exc
         device = _resolve_device(self.device)
         return augment, device
 
@@ -228,7 +263,12 @@ class _BaseRegularizedNet(BaseEstimator):
             opt_cls, defaults = _OPTIMIZERS[self.optimizer]
         else:
             opt_cls, defaults = self.optimizer, {}
-        return opt_cls, {**defaults, **(self.optimizer_kwargs or {})}
+        kwargs = {**defaults, **(self.optimizer_kwargs or {})}
+        if (self.optimizer == "sgd" and kwargs.get("momentum") == 0
+                and "nesterov" not in (self.optimizer_kwargs or {})):
+            # Plain SGD: Nesterov needs momentum, so our default drops out.
+            kwargs["nesterov"] = False
+        return opt_cls, kwargs
 
     def _check_optimizer_kwargs(self):
         """Build the optimizer once on a dummy tensor: bad keys or values of
@@ -259,8 +299,7 @@ class _BaseRegularizedNet(BaseEstimator):
         )
         X, y = validate_data(
             self, X, y, reset=reset, dtype=(np.float64, np.float32),
-            multi_output=self._task == "regression",
-            y_numeric=self._task == "regression",
+            multi_output=True, y_numeric=self._y_numeric,
         )
         if reset:
             self._input_shape = resolve_input_shape(shape, X.shape[1])
@@ -299,15 +338,14 @@ class _BaseRegularizedNet(BaseEstimator):
             )
             if not np.any(sample_weight > 0):
                 raise ValueError("sample_weight must contain at least one positive value.")
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is not None:
-            cw = compute_sample_weight(
-                {self._class_index[k]: v for k, v in class_weight.items()}
-                if isinstance(class_weight, dict) else class_weight,
-                y_enc,
-            )
+        cw = self._class_sample_weight(y_enc)
+        if cw is not None:
             sample_weight = cw if sample_weight is None else sample_weight * cw
         return sample_weight
+
+    def _class_sample_weight(self, y_enc):
+        """Per-row weights from the classes (classifier only)."""
+        return None
 
     # -- building the net ----------------------------------------------------
     def _build_net(
@@ -315,6 +353,39 @@ class _BaseRegularizedNet(BaseEstimator):
         early_stopping, incremental,
     ):
         """The only place that knows skorch's argument names."""
+        module = self._build_module(n_features, n_outputs, dtype, seed)
+        opt_cls, opt_kwargs = self._optimizer_spec()
+        opt_kwargs = _with_fused_step(opt_cls, opt_kwargs, device)
+        train_split = None
+        if early_stopping:
+            train_split = _HoldoutSplit(
+                self.validation_fraction, stratify=self._stratify_split(),
+                seed=seed % (2**31 - 1),
+            )
+        net = _RegularizedNet(
+            module,
+            criterion=self._loss_class(),
+            **{f"criterion__{k}": v for k, v in self._loss_kwargs().items()},
+            optimizer=opt_cls,
+            lr=self.learning_rate_init,
+            **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
+            max_epochs=self.max_iter,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=self._build_callbacks(early_stopping, incremental),
+            device=device,
+            verbose=int(self.verbose),
+            l1=float(self.l1),
+            l2=float(self.l2),
+            augment=augment,
+            score_validation=self.scoring is None,
+            n_outputs=n_outputs,
+            shuffle_seed=seed,
+            incremental=incremental,
+        )
+        return net.initialize()
+
+    def _build_module(self, n_features, n_outputs, dtype, seed):
         if self.module is None:
             builder = MLP(self.hidden_layer_sizes, self.activation)
         elif isinstance(self.module, str):  # "cnn"
@@ -328,64 +399,31 @@ class _BaseRegularizedNet(BaseEstimator):
                 builder, n_features, n_outputs, dropout=float(self.dropout), **image
             ).to(dtype=dtype)
         self._check_module_output(module, n_features, n_outputs, dtype)
+        return module
 
-        opt_cls, opt_kwargs = self._optimizer_spec()
-        opt_kwargs = _with_fused_step(opt_cls, opt_kwargs, device)
-
-        from skorch.callbacks import EarlyStopping, ProgressBar
+    def _build_callbacks(self, early_stopping, incremental):
+        from skorch.callbacks import ProgressBar
 
         callbacks = []
         if not incremental:
-            # With a hold-out: the validation loss (smooth, weighted like the
-            # training loss); without: the training objective including the
-            # penalties, as MLP does.
-            monitor = "valid_loss" if early_stopping else "train_objective"
-            callbacks.append(("stopping", EarlyStopping(
-                monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
-                threshold_mode="abs", load_best=early_stopping,
+            callbacks.append(("stopping", _StoppingRule(
+                self.n_iter_no_change, self.tol, early_stopping, self.scoring,
             )))
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar(postfix_keys=[])))
         if self.verbose >= 1:
             callbacks.append(("epoch_logger", EpochLogger()))
-        callbacks.extend(self.callbacks or [])
+        return callbacks + list(self.callbacks or [])
 
-        train_split = None
-        if early_stopping:
-            train_split = _HoldoutSplit(
-                self.validation_fraction,
-                stratify=self._task == "classification",
-                seed=seed % (2**31 - 1),
-            )
-        if self._task == "classification":
-            criterion = nn.CrossEntropyLoss
-            crit_kwargs = {"criterion__label_smoothing": float(self.label_smoothing)}
-        else:
-            criterion, crit_kwargs = nn.MSELoss, {}
+    def _loss_class(self):
+        """The :mod:`sk_reg._losses` class for these targets (subclasses)."""
+        raise NotImplementedError
 
-        net = _RegularizedNet(
-            module,
-            criterion=criterion,
-            criterion__reduction="none",
-            **crit_kwargs,
-            optimizer=opt_cls,
-            lr=self.learning_rate_init,
-            **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
-            max_epochs=self.max_iter,
-            batch_size=batch_size,
-            train_split=train_split,
-            callbacks=callbacks,
-            device=device,
-            verbose=int(self.verbose),
-            l1=float(self.l1),
-            l2=float(self.l2),
-            augment=augment,
-            task=self._task,
-            n_outputs=n_outputs,
-            shuffle_seed=seed,
-            incremental=incremental,
-        )
-        return net.initialize()
+    def _loss_kwargs(self):
+        return {}
+
+    def _stratify_split(self):
+        return False
 
     @staticmethod
     def _check_module_output(module, n_features, n_outputs, dtype):
@@ -441,51 +479,27 @@ class _BaseRegularizedNet(BaseEstimator):
 
     def _fit_unchecked(self, X, y, sample_weight=None, *, incremental=False,
                        classes=None):
+        """One training call, without the rollback of :meth:`_fit`."""
         augment, device = self._check_params()
-        continuing = incremental and hasattr(self, "net_")
-        X, y = self._validate_X_y(X, y, reset=not continuing)
         if incremental and self.early_stopping:
-            warnings.warn(
-                "early_stopping=True is ignored by partial_fit: each call trains one "
-                "epoch on the whole chunk and holds nothing out.",
-                UserWarning,
+            # MLP's rule: a hold-out per chunk would silently drop data.
+            raise _PartialFitUnsupported(
+                "partial_fit does not support early_stopping=True: each call trains "
+                "one epoch on the whole chunk. Set early_stopping=False."
             )
-        y_enc, n_outputs = self._encode_y(y, first_call=not continuing, classes=classes)
-        if incremental and getattr(self, "class_weight", None) == "balanced":
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: class "
-                "frequencies of one chunk are not those of the stream. Pass a dict."
-            )
-        sample_weight = self._sample_weight(sample_weight, X, y_enc)
-        n_samples, n_features = X.shape
+        continuing = incremental and hasattr(self, "net_")
+        if continuing:
+            device = self.net_.device
+        dataset, n_outputs, dtype = self._training_data(
+            X, y, sample_weight, continuing, classes, device
+        )
+        n_features = self.n_features_in_
         augment = prepare_augment(augment, n_features, self._input_shape)
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
-            n_valid = int(np.ceil(self.validation_fraction * n_samples))
-            if n_valid < 2 or n_samples - n_valid < 1:
-                raise ValueError(
-                    f"The validation set is too small ({n_valid} of {n_samples} "
-                    "samples). Increase 'validation_fraction' or the size of your "
-                    "dataset, or set early_stopping=False."
-                )
-
-        if continuing:
-            dtype, device = self._dtype, self.net_.device
-        else:
-            dtype = self._compute_dtype(X)
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto"
-            else min(self.batch_size, n_samples)
-        )
-        target_dtype = torch.long if self._task == "classification" else dtype
-        dataset = _TensorDataset(
-            self._to_tensor(X, dtype, device),
-            # np.array copies: targets are small, and a read-only y (memmap)
-            # cannot be wrapped by torch without a warning.
-            torch.from_numpy(np.array(y_enc)).to(device=device, dtype=target_dtype),
-            None if sample_weight is None else self._to_tensor(sample_weight, dtype, device),
-        )
-
+            self._check_validation_size(len(dataset))
+        batch_size = 200 if self.batch_size == "auto" else self.batch_size
+        batch_size = min(batch_size, len(dataset))
         # A previous net to continue from: partial_fit after any fit, or a
         # warm-started fit. Its weights, optimizer state and history move to a
         # net built from the current hyperparameters.
@@ -503,27 +517,92 @@ class _BaseRegularizedNet(BaseEstimator):
                     dtype=dtype, seed=self._seed, batch_size=batch_size,
                     early_stopping=early_stopping, incremental=incremental,
                 )
-                if previous is not None and self._same_architecture(
-                    previous.module_, net.module_
-                ):
-                    net.module_.load_state_dict(previous.module_.state_dict())
-                    if type(previous.optimizer_) is type(net.optimizer_):
-                        net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
-                    net.history_ = previous.history_
+                if previous is not None:
+                    self._continue_from(previous, net)
                 self._dtype = dtype
             epochs_before = len(net.history)
             # Dropout and augmentation draw from torch's global generator:
             # seed it per call (forked, so the caller's state is untouched).
             _seed_torch(self._seed + epochs_before, device)
-            net.partial_fit(dataset, epochs=1 if incremental else self.max_iter)
-        self.net_ = net
+            self._run_epochs(net, dataset, 1 if incremental else self.max_iter)
         self._set_fitted_attributes()
-        epochs_run = len(net.history) - epochs_before
+        self._warn_about_stop(net, len(net.history) - epochs_before, incremental)
+        return self
+
+    def _training_data(self, X, y, sample_weight, continuing, classes, device):
+        """Validate and encode one call's data into a :class:`_TensorDataset`."""
+        X, y = self._validate_X_y(X, y, reset=not continuing)
+        y_enc, n_outputs = self._encode_y(y, first_call=not continuing, classes=classes)
+        sample_weight = self._sample_weight(sample_weight, X, y_enc)
+        dtype = self._dtype if continuing else self._compute_dtype(X)
+        dataset = _TensorDataset(
+            self._to_tensor(X, dtype, device),
+            # np.array copies: targets are small, and a read-only y (memmap)
+            # cannot be wrapped by torch without a warning.
+            torch.from_numpy(np.array(y_enc)).to(
+                device=device, dtype=self._target_dtype(dtype)
+            ),
+            None if sample_weight is None else self._to_tensor(sample_weight, dtype, device),
+        )
+        return dataset, n_outputs, dtype
+
+    def _check_validation_size(self, n_samples):
+        n_valid = int(np.ceil(self.validation_fraction * n_samples))
+        if n_valid < 2 or n_samples - n_valid < 1:
+            raise ValueError(
+                f"The validation set is too small ({n_valid} of {n_samples} "
+                "samples). Increase 'validation_fraction' or the size of your "
+                "dataset, or set early_stopping=False."
+            )
+
+    def _continue_from(self, previous, net):
+        """Move weights, optimizer state and history of ``previous`` to ``net``."""
+        if not self._same_architecture(previous.module_, net.module_):
+            return
+        net.module_.load_state_dict(previous.module_.state_dict())
+        if type(previous.optimizer_) is type(net.optimizer_):
+            net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+        net.history_ = previous.history_
+
+    def _run_epochs(self, net, dataset, epochs):
+        """Train ``net``; a scorer for early stopping sees it as ``self.net_``."""
+        self.net_ = net
+        stopping = dict(net.callbacks_).get("stopping")
+        if stopping is not None and stopping.early_stopping:
+            stopping.scorer = self._validation_scorer()
+        try:
+            net.partial_fit(dataset, epochs=epochs)
+        finally:
+            if stopping is not None:
+                stopping.scorer = None
+
+    def _validation_scorer(self):
+        """``scoring`` as a function of the validation dataset, or None."""
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        from sklearn.metrics import check_scoring
+
+        scorer = check_scoring(self, self.scoring)
+
+        def score(dataset):
+            X, y_enc, w = (
+                None if t is None else t.cpu().numpy()
+                for t in dataset.rows(dataset.indices)
+            )
+            kwargs = {} if w is None else {"sample_weight": w}
+            with warnings.catch_warnings():
+                # Rows are numpy here even when fit saw a DataFrame.
+                warnings.filterwarnings("ignore", message="X does not have valid")
+                return scorer(self, X, self._decode_y(y_enc), **kwargs)
+
+        return score
+
+    def _warn_about_stop(self, net, epochs_run, incremental):
         if net.stop_reason_ == "diverged":
             warnings.warn(
                 f"{net.stop_message_}: training stopped and the weights of epoch "
                 f"{len(net.history)} (the last finite one) were kept"
-                f"{', then those of the best epoch' if early_stopping else ''}. "
+                f"{', then those of the best epoch' if self.early_stopping else ''}. "
                 "Lower learning_rate_init or standardise the data.",
                 ConvergenceWarning,
             )
@@ -539,7 +618,6 @@ class _BaseRegularizedNet(BaseEstimator):
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
-        return self
 
     @staticmethod
     def _same_architecture(a, b):
@@ -550,16 +628,60 @@ class _BaseRegularizedNet(BaseEstimator):
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(row["train_loss"]) for row in history]
+        self.t_ = int(sum(row.get("train_rows", 0) for row in history))
+        objective = float(history[-1, "train_objective"]) if len(history) else None
+        self.loss_ = objective
+        self.n_outputs_ = self.net_.n_outputs
+        self.n_layers_ = self._count_layers()
+        self.out_activation_ = self._out_activation()
+        stopping = dict(self.net_.callbacks_).get("stopping")
+        if stopping is not None:
+            self._no_improvement_count = stopping.no_improvement_count_
         self.validation_scores_ = None
         self.best_validation_score_ = None
+        self.best_loss_ = None
         if self.net_.train_split is not None:
-            stopping = dict(self.net_.callbacks_)["stopping"]
             self.validation_scores_ = [
                 float(row["valid_score"]) for row in history if "valid_score" in row
             ]
-            self.best_validation_score_ = float(
-                history[stopping.best_epoch_ - 1, "valid_score"]
+            self.best_validation_score_ = stopping.best_score_
+        else:
+            self.best_loss_ = min(
+                (float(row["train_objective"]) for row in history), default=None
             )
+
+    def _count_layers(self):
+        """Input, hidden and output layers of the built-in MLP (as MLP counts)."""
+        linears = self._mlp_linears(raise_error=False)
+        return None if linears is None else len(linears) + 1
+
+    def _mlp_linears(self, raise_error=True):
+        """The ``Linear`` layers of the built-in MLP module, in order."""
+        module = self.net_.module_
+        built_in = self.module is None or isinstance(self.module, MLP)
+        if built_in and isinstance(module, nn.Sequential):
+            return [layer for layer in module if isinstance(layer, nn.Linear)]
+        if raise_error:
+            raise AttributeError(
+                "coefs_ and intercepts_ exist for the built-in MLP module only "
+                "(module=None or sk_reg.modules.MLP); read the weights of a custom "
+                "module from net_.module_."
+            )
+        return None
+
+    @property
+    def coefs_(self):
+        """Weight matrices of the built-in MLP, ``(n_in, n_out)`` as in MLP."""
+        check_is_fitted(self)
+        return [
+            layer.weight.detach().T.cpu().numpy().copy() for layer in self._mlp_linears()
+        ]
+
+    @property
+    def intercepts_(self):
+        """Bias vectors of the built-in MLP, one per layer after the input."""
+        check_is_fitted(self)
+        return [layer.bias.detach().cpu().numpy().copy() for layer in self._mlp_linears()]
 
     # -- prediction --------------------------------------------------------
     def _forward(self, X):
@@ -590,8 +712,13 @@ class _BaseRegularizedNet(BaseEstimator):
 
 
 @_fill_doc(
-    stratified=" (stratified by class)", score_name="accuracy", kind="Classifier",
-    and_classes=" and classes", loss="cross-entropy (with ``label_smoothing``)",
+    stratified=" (stratified by class unless impossible or multilabel)",
+    score_name="accuracy; subset accuracy for multilabel targets",
+    kind="Classifier", and_classes=" and classes",
+    loss="cross-entropy (with ``label_smoothing``; for multilabel targets the "
+    "binary cross-entropy summed over the labels)",
+    n_outputs="the number of classes, also 2 for binary problems, or of labels",
+    out_activations='``"softmax"``, or ``"logistic"`` for multilabel targets',
 )
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     """Neural network classifier with L1, L2, dropout, label smoothing, augmentation
@@ -623,6 +750,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     %(augment)s
 
     %(early_stopping)s
+
+    %(scoring)s
 
     %(validation_fraction)s
 
@@ -702,7 +831,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _task = "classification"
+    _multilabel = False  # set by fit: a 2-D 0/1 indicator y
 
     def __init__(
         self,
@@ -715,6 +844,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         label_smoothing=0.0,
         augment=None,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -741,6 +871,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.label_smoothing = label_smoothing
         self.augment = augment
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -760,42 +891,119 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.verbose = verbose
 
     def _encode_y(self, y, first_call, classes=None):
+        """Set ``classes_`` on the first call; return encoded targets and width."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         target_type = type_of_target(y)
-        if target_type not in ("binary", "multiclass"):
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
             raise ValueError(
-                f"RegularizedNetClassifier supports binary and multiclass targets; "
-                f"got {target_type!r}."
+                "RegularizedNetClassifier supports binary, multiclass and multilabel "
+                f"(0/1 indicator matrix) targets; got {target_type!r}."
             )
+        multilabel = target_type == "multilabel-indicator"
+        if not first_call and multilabel != self._multilabel:
+            raise ValueError(
+                "y is {} but the model was fitted on {} targets; partial_fit cannot "
+                "switch between multilabel and single-label classification.".format(
+                    *(("multilabel", "single-label") if multilabel
+                      else ("single-label", "multilabel")))
+            )
+        if multilabel:
+            return self._encode_multilabel(y, first_call, classes)
         if first_call:
-            labels = np.unique(y) if classes is None else np.unique(classes)
-            if len(labels) < 2:
-                raise ValueError(
-                    "The classifier needs samples of at least 2 classes in the "
-                    f"data; got only one class: {labels[0]!r}."
-                )
-            if (self.warm_start and hasattr(self, "net_")
-                    and not np.array_equal(labels, self.classes_)):
-                raise ValueError(
-                    "warm_start can only be used where y has the same classes as "
-                    f"in the previous call to fit: {self.classes_.tolist()!r} then, "
-                    f"{labels.tolist()!r} now."
-                )
-            self.classes_ = labels
-            self._class_index = {c: i for i, c in enumerate(self.classes_.tolist())}
+            self._set_classes(np.unique(y) if classes is None else np.unique(classes))
+            self._multilabel = False
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()!r} is not the same as in the "
+                f"first call to partial_fit ({self.classes_.tolist()!r})."
+            )
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if len(unseen):
             raise ValueError(
                 f"y contains labels not seen in the first call (classes_): "
                 f"{unseen.tolist()!r}."
             )
+        return np.searchsorted(self.classes_, y), len(self.classes_)
+
+    def _set_classes(self, labels):
+        if len(labels) < 2:
+            raise ValueError(
+                "The classifier needs samples of at least 2 classes in the "
+                f"data; got only one class: {labels[0]!r}."
+            )
+        if (self.warm_start and hasattr(self, "net_")
+                and not np.array_equal(labels, self.classes_)):
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as "
+                f"in the previous call to fit: {self.classes_.tolist()!r} then, "
+                f"{labels.tolist()!r} now."
+            )
+        self.classes_ = labels
+        self._class_index = {c: i for i, c in enumerate(self.classes_.tolist())}
         if isinstance(self.class_weight, dict):
             unknown = set(self.class_weight) - set(self._class_index)
             if unknown:
                 raise ValueError(
                     f"class_weight has labels that are not classes: {sorted(unknown)!r}."
                 )
-        return np.searchsorted(self.classes_, y), len(self.classes_)
+
+    def _encode_multilabel(self, y, first_call, classes):
+        """A 0/1 indicator matrix: one sigmoid output per label."""
+        y = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError(
+                "A 2-D y is read as a multilabel indicator matrix and must hold only "
+                f"0 and 1; got the values {np.unique(y)[:10].tolist()!r}."
+            )
+        if self.class_weight is not None:
+            raise ValueError(
+                "class_weight is not supported for multilabel targets; use "
+                "sample_weight to weight rows."
+            )
+        labels = np.arange(y.shape[1])
+        if first_call:
+            self.classes_ = labels
+            self._multilabel = True
+        elif y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} labels but the model was fitted with "
+                f"{len(self.classes_)}."
+            )
+        if classes is not None and not np.array_equal(np.unique(classes), labels):
+            raise ValueError(
+                "For multilabel y, classes must be np.arange(n_labels) = "
+                f"{labels.tolist()!r}; got {np.unique(classes).tolist()!r}."
+            )
+        return y, y.shape[1]
+
+    def _class_sample_weight(self, y_enc):
+        if self.class_weight is None:
+            return None
+        return compute_sample_weight(
+            {self._class_index[k]: v for k, v in self.class_weight.items()}
+            if isinstance(self.class_weight, dict) else self.class_weight,
+            y_enc,
+        )
+
+    def _loss_class(self):
+        return SigmoidBinaryCrossEntropy if self._multilabel else SoftmaxCrossEntropy
+
+    def _loss_kwargs(self):
+        return {"label_smoothing": float(self.label_smoothing)}
+
+    def _stratify_split(self):
+        return not self._multilabel
+
+    def _target_dtype(self, dtype):
+        return dtype if self._multilabel else torch.long
+
+    def _out_activation(self):
+        return "logistic" if self._multilabel else "softmax"
+
+    def _decode_y(self, y_enc):
+        return y_enc.astype(int) if self._multilabel else self.classes_[y_enc]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -864,6 +1072,11 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         """
         if not hasattr(self, "net_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: class "
+                "frequencies of one chunk are not those of the stream. Pass a dict."
+            )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict_proba(self, X):
@@ -887,7 +1100,9 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> proba.shape, round(float(proba.sum()), 6)
         ((1, 2), 1.0)
         """
-        return torch.softmax(self._forward(X), dim=1).cpu().numpy()
+        raw = self._forward(X)
+        proba = torch.sigmoid(raw) if self._multilabel else torch.softmax(raw, dim=1)
+        return proba.cpu().numpy()
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -909,7 +1124,10 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_log_proba([[1.5]]).shape
         (1, 2)
         """
-        return torch.log_softmax(self._forward(X), dim=1).cpu().numpy()
+        raw = self._forward(X)
+        if self._multilabel:
+            return torch.nn.functional.logsigmoid(raw).cpu().numpy()
+        return torch.log_softmax(raw, dim=1).cpu().numpy()
 
     def predict(self, X):
         """Predicted class labels.
@@ -932,18 +1150,22 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], ["lo", "lo", "hi", "hi"]).predict([[3.0]])
         array(['hi'], dtype='<U2')
         """
-        indices = self._forward(X).argmax(dim=1).cpu().numpy()
-        return self.classes_[indices]
+        raw = self._forward(X)
+        if self._multilabel:  # the 0/1 indicator matrix, as MLPClassifier
+            return (raw > 0).cpu().numpy().astype(int)
+        return self.classes_[raw.argmax(dim=1).cpu().numpy()]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         return tags
 
 
 @_fill_doc(
     stratified="", score_name="R^2", kind="Regressor", and_classes=" and outputs",
-    loss="half squared error averaged over the outputs",
+    loss="half squared error (or half Poisson deviance) averaged over the outputs",
+    n_outputs="the number of targets",
+    out_activations='``"identity"``, or ``"exp"`` with ``loss="poisson"``',
 )
 class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     """Neural network regressor with L1, L2, dropout, augmentation and early
@@ -959,6 +1181,12 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(activation)s
 
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        The loss: half the squared error, or half the Poisson deviance with a
+        log link (the network's output is the log of the prediction, so
+        predictions are always positive; targets must be non-negative), as in
+        :class:`~sklearn.neural_network.MLPRegressor`.
+
     %(l1)s
 
     %(l2)s
@@ -968,6 +1196,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     %(augment)s
 
     %(early_stopping)s
+
+    %(scoring)s
 
     %(validation_fraction)s
 
@@ -1031,18 +1261,24 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     True
     """
 
-    _task = "regression"
+    _parameter_constraints = {
+        **_BaseRegularizedNet._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+    _y_numeric = True
 
     def __init__(
         self,
         hidden_layer_sizes=(100,),
         *,
         activation="relu",
+        loss="squared_error",
         l1=0.0,
         l2=1e-4,
         dropout=0.0,
         augment=None,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -1062,11 +1298,13 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.loss = loss
         self.l1 = l1
         self.l2 = l2
         self.dropout = dropout
         self.augment = augment
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -1090,15 +1328,32 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
             raise ValueError(
                 f"RegularizedNetRegressor needs numeric targets; y has dtype {y.dtype}."
             )
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                "loss='poisson' needs non-negative targets (counts or rates); y has "
+                f"a minimum of {y.min()!r}."
+            )
         if first_call:
             self._y_ndim = y.ndim
         y2d = y.reshape(len(y), -1)
-        if not first_call and y2d.shape[1] != self.net_.n_outputs:
+        if not first_call and y2d.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2d.shape[1]} outputs but the model was fitted with "
-                f"{self.net_.n_outputs}."
+                f"{self.n_outputs_}."
             )
         return y2d, y2d.shape[1]
+
+    def _loss_class(self):
+        return HalfPoissonDeviance if self.loss == "poisson" else HalfSquaredError
+
+    def _target_dtype(self, dtype):
+        return dtype
+
+    def _out_activation(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _decode_y(self, y):
+        return y.ravel() if self._y_ndim == 1 else y
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -1183,7 +1438,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         >>> reg.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]).predict([[1.0]]).shape
         (1,)
         """
-        out = self._forward(X).cpu().numpy()
+        out = self.net_.criterion_.predict(self._forward(X)).cpu().numpy()
         return out.ravel() if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg._net import _TensorDataset
 from sk_reg.augment import BaseAugmentation, Compose, GaussianNoise, Mixup
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=1e-2,
@@ -215,30 +216,34 @@ def test_mixup_composes_with_label_smoothing(clf_data):
     assert clf.fit(X, y).score(X, y) > 0.7
 
 
-def test_early_stopping_stops_and_restores_best(clf_data):
+@pytest.mark.parametrize("scoring", [None, "loss", "neg_log_loss"])
+def test_early_stopping_stops_and_restores_best(clf_data, scoring):
     X, y = clf_data
     clf = RegularizedNetClassifier(
         (64,), learning_rate_init=3e-2, max_iter=500, early_stopping=True,
-        n_iter_no_change=5, random_state=0,
+        n_iter_no_change=5, scoring=scoring, random_state=0,
     ).fit(X, y)
     assert clf.n_iter_ < 500
-    history = clf.net_.history
-    valid_losses = history[:, "valid_loss"]
-    best = int(np.argmin(valid_losses))
-    assert best < len(history) - 1, "the last epoch should not be the best one"
-    assert len(clf.validation_scores_) == clf.n_iter_
-    assert clf.best_validation_score_ == clf.validation_scores_[best]
-    # The restored weights reproduce the best epoch's validation loss.
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_iter_
+    best = int(np.argmax(scores))
+    assert best < len(scores) - 1, "the last epoch should not be the best one"
+    assert clf.best_validation_score_ == max(scores)
+    # The validation loss stays in the history whatever is monitored.
+    valid_losses = clf.net_.history[:, "valid_loss"]
+    if scoring == "loss":
+        assert scores == [-v for v in valid_losses]
+    # The restored weights reproduce the best epoch's score on the hold-out.
     split = clf.net_.train_split
-    ds = clf.net_.get_dataset(
-        __import__("sk_reg._net", fromlist=["_TensorDataset"])._TensorDataset(
-            torch.as_tensor(X), torch.as_tensor(y)))
-    _, valid = split(ds)
-    Xv = X[valid.indices.numpy()]
-    yv = y[valid.indices.numpy()]
+    ds = _TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    valid = split(ds)[1].indices.numpy()
+    Xv, yv = X[valid], y[valid]
     proba = clf.predict_proba(Xv)
-    restored = -np.mean(np.log(proba[np.arange(len(yv)), yv]))
-    assert restored == pytest.approx(valid_losses[best], rel=1e-6)
+    restored_loss = -np.mean(np.log(proba[np.arange(len(yv)), yv]))
+    assert restored_loss == pytest.approx(valid_losses[best], rel=1e-6)
+    restored = {None: clf.score(Xv, yv), "loss": -restored_loss,
+                "neg_log_loss": -restored_loss}[scoring]
+    assert restored == pytest.approx(clf.best_validation_score_, rel=1e-6)
 
 
 def test_no_early_stopping_stops_on_training_loss_plateau(clf_data):
@@ -454,12 +459,17 @@ def test_partial_fit_runs_one_epoch_and_keeps_state(clf_data):
         clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 0]))
 
 
-def test_partial_fit_ignores_early_stopping_with_a_warning(clf_data):
+def test_partial_fit_refuses_early_stopping_like_mlp(clf_data):
     X, y = clf_data
-    clf = RegularizedNetClassifier(**FAST, early_stopping=True)
-    with pytest.warns(UserWarning, match="ignored by partial_fit"):
-        clf.partial_fit(X, y, classes=np.unique(y))
-    assert clf.n_iter_ == 1
+    clf = RegularizedNetClassifier(**FAST, early_stopping=True).fit(X, y)
+    before = [p.detach().clone() for p in clf.net_.module_.parameters()]
+    # A ValueError as MLPClassifier raises; also a NotImplementedError, which
+    # scikit-learn's estimator checks read as "no partial_fit here".
+    for error in (ValueError, NotImplementedError):
+        with pytest.raises(error, match="partial_fit does not support early_stopping"):
+            clf.partial_fit(X, y)
+    after = list(clf.net_.module_.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_warm_start_continues_from_current_weights(clf_data):

@@ -164,8 +164,9 @@ def test_loaded_model_keeps_training(saved_clf, clf_frame):
     X, y = clf_frame
     loaded = sk_reg.load(path)
     n_iter = loaded.n_iter_
-    with pytest.warns(UserWarning, match="early_stopping=True is ignored"):
+    with pytest.raises(ValueError, match="partial_fit does not support early"):
         loaded.partial_fit(X, y)
+    loaded.set_params(early_stopping=False).partial_fit(X, y)
     assert loaded.n_iter_ == n_iter + 1
     assert loaded.fit(X, y).score(X, y) > 0.5
 

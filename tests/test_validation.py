@@ -317,7 +317,8 @@ def test_bad_regression_targets(y, pattern):
 @pytest.mark.parametrize("y, pattern", [
     (np.zeros(6), "at least 2 classes"),
     (np.linspace(0, 1, 6), "Unknown label type: continuous"),
-    (np.c_[np.arange(6) % 2, np.arange(6) % 3], "1d array"),
+    (np.c_[np.arange(6) % 2, np.arange(6) % 3], "multiclass-multioutput"),
+    (np.c_[2 * (np.arange(6) % 2), 2 * (np.arange(1, 7) % 2)], "only 0 and 1"),
     (np.array([0, 1, None, 0, 1, 0], dtype=object), "Unknown label type|mix|None"),
 ])
 def test_bad_class_labels(y, pattern):
@@ -453,7 +454,9 @@ INVALID = {
                 Compose([("x", GaussianNoise()), ("x", Mixup())]), torch.nn.Identity()],
     "early_stopping": ["yes", 1, None],
     "validation_fraction": [0.0, 1.0, -0.5, 1.5, "0.1", None],
-    "n_iter_no_change": [0, -1, 1.5, "10", None],
+    "n_iter_no_change": [0, -1, 1.5, "10", None, -np.inf],
+    "scoring": [3, "no_such_scorer", ["accuracy"]],
+    "loss": ["absolute_error", None, 1],
     "tol": [-1e-4, "1e-4", None, np.nan],
     "max_iter": [0, -5, 2.5, "200", None],
     "batch_size": [0, -1, 1.5, "big", None],

@@ -1,0 +1,104 @@
+"""Per-sample training losses, one class per kind of target.
+
+Each loss maps the network's raw outputs and the encoded targets to one loss
+value per row (the net weights and averages them), and knows what the raw
+outputs mean: :meth:`predict` turns them into what the default validation
+score compares with the targets, and :meth:`soft_targets` turns encoded
+targets into the float targets that mixing augmentations (mixup, CutMix)
+interpolate. The estimators pick the loss; the net only calls these methods.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class _Loss(nn.Module):
+    """Interface shared by the losses below (``reduction`` is always per row)."""
+
+    #: What the default validation score is: "accuracy" or "r2".
+    score_kind = "r2"
+
+    def __init__(self, reduction: str = "none") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def soft_targets(self, y: torch.Tensor, n_outputs: int, dtype) -> torch.Tensor:
+        return y
+
+    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """Cross-entropy of a softmax over the outputs (binary and multiclass).
+
+    Targets are class indices, or class probabilities after mixing.
+    """
+
+    score_kind = "accuracy"
+
+    def __init__(self, reduction: str = "none", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(
+            raw, y, reduction="none", label_smoothing=self.label_smoothing
+        )
+
+    def soft_targets(self, y: torch.Tensor, n_outputs: int, dtype) -> torch.Tensor:
+        return F.one_hot(y, n_outputs).to(dtype)
+
+    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw.argmax(dim=1)
+
+
+class SigmoidBinaryCrossEntropy(_Loss):
+    """Binary cross-entropy of a sigmoid per output, summed over the labels.
+
+    The multilabel loss of :class:`~sklearn.neural_network.MLPClassifier`.
+    ``label_smoothing`` moves each 0/1 target towards 1/2:
+    ``y * (1 - label_smoothing) + label_smoothing / 2``.
+    """
+
+    score_kind = "accuracy"
+
+    def __init__(self, reduction: str = "none", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.label_smoothing:
+            y = y * (1 - self.label_smoothing) + self.label_smoothing / 2
+        loss = F.binary_cross_entropy_with_logits(raw, y, reduction="none")
+        return loss.sum(dim=1)
+
+    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+        return (raw > 0).to(raw.dtype)
+
+
+class HalfSquaredError(_Loss):
+    """Half the squared error, averaged over the outputs (MLPRegressor's loss)."""
+
+    def forward(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (raw - y).pow(2).mean(dim=1)
+
+
+class HalfPoissonDeviance(_Loss):
+    """Half the Poisson deviance with a log link, averaged over the outputs.
+
+    The raw output is the log of the predicted mean, so predictions
+    ``exp(raw)`` are always positive. Per entry the loss is
+    ``y * log(y / mu) - y + mu`` with ``mu = exp(raw)``, the value
+    :class:`~sklearn.neural_network.MLPRegressor` reports for
+    ``loss="poisson"``.
+    """
+
+    def forward(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return (torch.exp(raw) - y * raw + torch.xlogy(y, y) - y).mean(dim=1)
+
+    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+        return torch.exp(raw)
