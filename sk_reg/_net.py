@@ -453,8 +453,8 @@ class _StoppingRule(Callback):
     plus penalties) is watched: an epoch counts as "no improvement" when
     ``objective > best_objective - tol``. With a hold-out, the validation
     score is watched (higher is better): "no improvement" when
-    ``score < best_score + tol``, while *any* improvement makes an epoch the
-    best one, whose weights are restored when training ends. Training stops
+    ``score < best_score + tol``, while *any* improvement (or a tie) makes an
+    epoch the best one, whose weights are restored when training ends. Training stops
     once the count of consecutive epochs without improvement exceeds
     ``n_iter_no_change`` (``np.inf``: never).
 
@@ -502,7 +502,10 @@ class _StoppingRule(Callback):
         if self.early_stopping:
             score = self._epoch_score(net, dataset_valid)
             improved = score >= self.best_score_ + self.tol
-            if score > self.best_score_:
+            if score >= self.best_score_:
+                # Ties go to the later epoch: with an accuracy on a small
+                # hold-out, equal scores are common and the later weights
+                # have trained longer on the same evidence.
                 self.best_score_ = score
                 self.best_epoch_ = net.history[-1, "epoch"]
                 self.best_state_ = copy.deepcopy(net.module_.state_dict())

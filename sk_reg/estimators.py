@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import types
 import warnings
 from numbers import Integral, Real
 
@@ -151,12 +153,36 @@ def _draw_seed(random_state):
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
-class _PartialFitUnsupported(ValueError, NotImplementedError):
-    """``partial_fit`` is unavailable in this configuration.
+class _PartialFitUnsupported(AttributeError, ValueError):
+    """``partial_fit`` does not exist with ``early_stopping=True``.
 
-    A ``ValueError``, as MLPClassifier raises, and a ``NotImplementedError``,
-    which scikit-learn's estimator checks read as "no partial_fit here".
+    An ``AttributeError`` (so ``hasattr(est, "partial_fit")`` is False, as for
+    MLPClassifier's lbfgs solver, and scikit-learn's checks skip it) that is
+    also the ``ValueError`` MLPClassifier raises in this case.
     """
+
+
+class _WithoutEarlyStopping:
+    """Method decorator: the method exists only while ``early_stopping`` is False.
+
+    Like scikit-learn's ``available_if``, but the error raised on access is
+    :class:`_PartialFitUnsupported`, which names the reason.
+    """
+
+    def __init__(self, method):
+        self.method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.method
+        if obj.early_stopping:
+            raise _PartialFitUnsupported(
+                "partial_fit does not support early_stopping=True: each call trains "
+                "one epoch on the whole chunk and holds nothing out. Set "
+                "early_stopping=False."
+            )
+        return types.MethodType(self.method, obj)
 
 
 class _BaseRegularizedNet(BaseEstimator):
@@ -481,12 +507,6 @@ class _BaseRegularizedNet(BaseEstimator):
                        classes=None):
         """One training call, without the rollback of :meth:`_fit`."""
         augment, device = self._check_params()
-        if incremental and self.early_stopping:
-            # MLP's rule: a hold-out per chunk would silently drop data.
-            raise _PartialFitUnsupported(
-                "partial_fit does not support early_stopping=True: each call trains "
-                "one epoch on the whole chunk. Set early_stopping=False."
-            )
         continuing = incremental and hasattr(self, "net_")
         if continuing:
             device = self.net_.device
@@ -1035,6 +1055,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         """
         return self._fit(X, y, sample_weight)
 
+    @_WithoutEarlyStopping
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
@@ -1385,6 +1406,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         """
         return self._fit(X, y, sample_weight)
 
+    @_WithoutEarlyStopping
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
@@ -1438,7 +1460,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         >>> reg.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]).predict([[1.0]]).shape
         (1,)
         """
-        out = self.net_.criterion_.predict(self._forward(X)).cpu().numpy()
+        raw = self._forward(X)
+        out = self.net_.criterion_.predict(raw).cpu().numpy()
         return out.ravel() if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):
