@@ -78,6 +78,9 @@ default="relu"
         Maximum number of epochs (passes over the training data).""",
     "batch_size": """batch_size : int or "auto", default="auto"
         Rows per minibatch; ``"auto"`` is ``min(200, n_samples)``.""",
+    "shuffle": """shuffle : bool, default=True
+        Whether to shuffle the rows before every epoch (drawn from
+        ``random_state``); False visits them in their order every epoch.""",
     "learning_rate_init": """learning_rate_init : float, default=1e-3
         Learning rate of the optimizer.""",
     "optimizer": """optimizer : {"adam", "sgd", "adamw"} or torch optimizer class, \

@@ -184,7 +184,10 @@ class _RegularizedNet(NeuralNet):
 
     def initialize(self):
         super().initialize()
-        self.shuffle_rng_ = np.random.default_rng(self.shuffle_seed)
+        self.shuffle_rng_ = (
+            None if self.shuffle_seed is None
+            else np.random.default_rng(self.shuffle_seed)
+        )
         return self
 
     # fault handling ----------------------------------------------------
@@ -270,7 +273,8 @@ class _RegularizedNet(NeuralNet):
             "module": copy.deepcopy(self.module_.state_dict()),
             "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
             "n_epochs": len(self.history),
-            "rng": copy.deepcopy(self.shuffle_rng_.bit_generator.state),
+            "rng": None if self.shuffle_rng_ is None
+            else copy.deepcopy(self.shuffle_rng_.bit_generator.state),
         }
 
     def restore_state(self, state):
@@ -280,7 +284,8 @@ class _RegularizedNet(NeuralNet):
         self.module_.load_state_dict(state["module"])
         self.optimizer_.load_state_dict(state["optimizer"])
         del self.history[state["n_epochs"]:]
-        self.shuffle_rng_.bit_generator.state = state["rng"]
+        if state["rng"] is not None:
+            self.shuffle_rng_.bit_generator.state = state["rng"]
 
     # data path ---------------------------------------------------------
     def get_dataset(self, X, y=None):

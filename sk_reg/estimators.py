@@ -204,6 +204,7 @@ class _BaseRegularizedNet(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "optimizer_kwargs": [dict, None],
@@ -406,7 +407,7 @@ class _BaseRegularizedNet(BaseEstimator):
             augment=augment,
             score_validation=self.scoring is None,
             n_outputs=n_outputs,
-            shuffle_seed=seed,
+            shuffle_seed=seed if self.shuffle else None,
             incremental=incremental,
         )
         return net.initialize()
@@ -783,6 +784,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     %(batch_size)s
 
+    %(shuffle)s
+
     %(learning_rate_init)s
 
     %(optimizer)s
@@ -870,6 +873,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         tol=1e-4,
         max_iter=200,
         batch_size="auto",
+        shuffle=True,
         learning_rate_init=1e-3,
         optimizer="adam",
         optimizer_kwargs=None,
@@ -897,6 +901,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.tol = tol
         self.max_iter = max_iter
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
@@ -1230,6 +1235,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(batch_size)s
 
+    %(shuffle)s
+
     %(learning_rate_init)s
 
     %(optimizer)s
@@ -1305,6 +1312,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         tol=1e-4,
         max_iter=200,
         batch_size="auto",
+        shuffle=True,
         learning_rate_init=1e-3,
         optimizer="adam",
         optimizer_kwargs=None,
@@ -1331,6 +1339,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.tol = tol
         self.max_iter = max_iter
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs

@@ -119,6 +119,18 @@ class Dropout(nn.Dropout):
         return X.mul_(mask) if self.inplace else X * mask
 
 
+@torch.no_grad()
+def _glorot_uniform_(network: nn.Sequential, activation: str) -> None:
+    """MLPClassifier's initialisation: weights and biases uniform in
+    ``+-sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for logistic units)."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    for layer in network:
+        if isinstance(layer, nn.Linear):
+            bound = (factor / (layer.in_features + layer.out_features)) ** 0.5
+            layer.weight.uniform_(-bound, bound)
+            layer.bias.uniform_(-bound, bound)
+
+
 def _make_mlp(
     n_features: int,
     n_outputs: int,
@@ -152,6 +164,13 @@ class MLP(BaseEstimator):
     activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
         Activation after each hidden layer.
 
+    init : {"torch", "glorot"}, default="torch"
+        Initial weights: ``"glorot"`` draws weights and biases uniformly in
+        ``+-sqrt(6 / (fan_in + fan_out))`` (``sqrt(2 / ...)`` for logistic
+        units), as :class:`~sklearn.neural_network.MLPClassifier` does;
+        ``"torch"`` keeps :class:`torch.nn.Linear`'s own initialisation
+        (Kaiming-uniform with ``a=sqrt(5)``).
+
     See Also
     --------
     build_module : Turn a builder, module class or module instance into a module.
@@ -168,9 +187,10 @@ class MLP(BaseEstimator):
     )
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu"):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", init="torch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.init = init
 
     def build(self, n_features, n_outputs, *, dropout=0.0, **kwargs):
         """Return a freshly initialised :class:`torch.nn.Sequential`.
@@ -212,10 +232,12 @@ class MLP(BaseEstimator):
                 "hidden_layer_sizes must contain positive integers only, "
                 f"got {self.hidden_layer_sizes!r}."
             )
-        return _make_mlp(
-            n_features, n_outputs, sizes, self.activation,
-            dropout,
-        )
+        if self.init not in ("glorot", "torch"):
+            raise ValueError(f"init must be 'glorot' or 'torch', got {self.init!r}.")
+        network = _make_mlp(n_features, n_outputs, sizes, self.activation, dropout)
+        if self.init == "glorot":
+            _glorot_uniform_(network, self.activation)
+        return network
 
 
 class _ConvNetModule(nn.Module):

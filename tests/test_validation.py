@@ -456,6 +456,7 @@ INVALID = {
     "validation_fraction": [0.0, 1.0, -0.5, 1.5, "0.1", None],
     "n_iter_no_change": [0, -1, 1.5, "10", None, -np.inf],
     "scoring": [3, "no_such_scorer", ["accuracy"]],
+    "shuffle": ["yes", 2, None],
     "loss": ["absolute_error", None, 1],
     "tol": [-1e-4, "1e-4", None, np.nan],
     "max_iter": [0, -5, 2.5, "200", None],
