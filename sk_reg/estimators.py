@@ -28,6 +28,7 @@ from torch import nn
 from ._docstrings import _fill_doc
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._net import _FitInterrupted, _HoldoutSplit, _RegularizedNet, _TensorDataset
+from ._state import fitted_state, set_fitted_state
 from .augment import BaseAugmentation, prepare_augment, resolve_augment
 from .callbacks import EpochLogger
 from .modules import MLP, ConvNet, build_module, first_linear_weight
@@ -581,6 +582,13 @@ class _BaseRegularizedNet(BaseEstimator):
         importance = weight.detach().abs().mean(dim=0).double().cpu().numpy()
         total = importance.sum()
         return importance / total if total > 0 else importance
+
+    # -- persistence (one torch-free state; see _state.py) --------------------
+    def __getstate__(self):
+        return fitted_state(self)
+
+    def __setstate__(self, state):
+        set_fitted_state(self, state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
