@@ -44,8 +44,8 @@ def _plain(value):
 
 def _as_tensors(value):
     """Inverse of :func:`_plain` for optimizer states: arrays become tensors."""
-    if isinstance(value, np.ndarray):
-        return torch.tensor(value)
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return torch.as_tensor(value)
     if isinstance(value, dict):
         return {k: _as_tensors(v) for k, v in value.items()}
     return value
@@ -191,20 +191,29 @@ def restore_net(estimator, state, device=None):
         Built by ``_build_net`` exactly as ``fit`` builds it, then given the
         saved weights, optimizer state, history and generator state.
     """
-    from skorch.history import History
-
     device = _available_device(state["device"]) if device is None else device
+    return fill_net(build_net(estimator, state, device), state)
+
+
+def build_net(estimator, state, device):
+    """A fresh net with the settings ``fit`` used (no saved values yet)."""
     n_features = int(estimator.n_features_in_)
     augment = prepare_augment(
         resolve_augment(estimator.augment), n_features, estimator._input_shape
     )
-    net = estimator._build_net(
+    return estimator._build_net(
         n_features, state["n_outputs"], augment=augment, device=device,
         dtype=estimator._dtype, seed=estimator._seed, batch_size=state["batch_size"],
         early_stopping=state["early_stopping"], incremental=state["incremental"],
     )
+
+
+def fill_net(net, state):
+    """Copy the weights, optimizer state, history and generator state in."""
+    from skorch.history import History
+
     net.module_.load_state_dict(
-        {k: torch.tensor(v) for k, v in state["module"].items()}
+        {k: torch.as_tensor(v) for k, v in state["module"].items()}
     )
     optimizer = state["optimizer"]
     net.optimizer_.load_state_dict({
