@@ -419,9 +419,11 @@ TAMPERING = {
             kind="custom", **{"class": "\x1b[2Jevil()"})),
         r"custom module \(YourModule\)"),
     "attribute shadowing a method": (
-        dict(edit_doc=_set("fitted", "predict", value=1)), "fitted attribute 'predict'"),
+        dict(edit_doc=_set("fitted", "predict", value=1)),
+        "fitted attribute 'predict'"),
     "optimizer tensor shape": (
-        dict(edit_tensors=lambda t: t.update({"optimizer.0.square_avg": torch.zeros(2)})),
+        dict(edit_tensors=lambda t: t.update(
+            {"optimizer.0.square_avg": torch.zeros(2)})),
         "optimizer state 0.square_avg"),
     "optimizer tensor outside the state": (
         dict(edit_tensors=lambda t: t.update({"optimizer.9.x": torch.zeros(2)})),
