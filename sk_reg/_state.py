@@ -202,9 +202,15 @@ def build_net(estimator, state, device):
         resolve_augment(estimator.augment), n_features, estimator._input_shape
     )
     return estimator._build_net(
-        n_features, state["n_outputs"], augment=augment, device=device,
-        dtype=estimator._dtype, seed=estimator._seed, batch_size=state["batch_size"],
-        early_stopping=state["early_stopping"], incremental=state["incremental"],
+        n_features,
+        state["n_outputs"],
+        augment=augment,
+        device=device,
+        dtype=estimator._dtype,
+        seed=estimator._seed,
+        batch_size=state["batch_size"],
+        early_stopping=state["early_stopping"],
+        incremental=state["incremental"],
     )
 
 
@@ -216,10 +222,12 @@ def fill_net(net, state):
         {k: torch.as_tensor(v) for k, v in state["module"].items()}
     )
     optimizer = state["optimizer"]
-    net.optimizer_.load_state_dict({
-        "state": {int(i): _as_tensors(s) for i, s in optimizer["state"]},
-        "param_groups": [dict(g) for g in optimizer["param_groups"]],
-    })
+    net.optimizer_.load_state_dict(
+        {
+            "state": {int(i): _as_tensors(s) for i, s in optimizer["state"]},
+            "param_groups": [dict(g) for g in optimizer["param_groups"]],
+        }
+    )
     net.history_ = History(dict(row) for row in state["history"])
     net.shuffle_rng_.bit_generator.state = state["rng"]
     return net

@@ -71,8 +71,10 @@ _TORCH_MAX_OPSET = 20
 # -- shape calculators -------------------------------------------------------
 def _check_classifier(est):
     classes = est.classes_
-    if getattr(est, "_y_ndim", 1) == 2 or not isinstance(classes, np.ndarray) or (
-        est.net_.n_outputs != len(classes)
+    if (
+        getattr(est, "_y_ndim", 1) == 2
+        or not isinstance(classes, np.ndarray)
+        or (est.net_.n_outputs != len(classes))
     ):
         raise NotImplementedError(
             "sk_reg.onnx converts binary and multiclass classifiers (a softmax over "
@@ -94,8 +96,11 @@ def _classifier_shapes(operator):
 
 def _regressor_shapes(operator):
     in_type = operator.inputs[0].type
-    out_cls = type(in_type) if isinstance(
-        in_type, (FloatTensorType, DoubleTensorType)) else FloatTensorType
+    out_cls = (
+        type(in_type)
+        if isinstance(in_type, (FloatTensorType, DoubleTensorType))
+        else FloatTensorType
+    )
     n = operator.inputs[0].get_first_dimension()
     operator.outputs[0].type = out_cls([n, operator.raw_operator.net_.n_outputs])
 
@@ -120,12 +125,19 @@ def _sequential_layers(module):
 def _add_array(scope, container, stem, array):
     name = scope.get_unique_variable_name(stem)
     if array.dtype == object:  # strings: string_data, never raw bytes
-        container.add_initializer(name, TensorProto.STRING, list(array.shape),
-                                  [str(v).encode() for v in array.ravel()])
+        container.add_initializer(
+            name,
+            TensorProto.STRING,
+            list(array.shape),
+            [str(v).encode() for v in array.ravel()],
+        )
     else:
         container.add_initializer(
-            name, None, list(array.shape),
-            numpy_helper.from_array(np.ascontiguousarray(array)))
+            name,
+            None,
+            list(array.shape),
+            numpy_helper.from_array(np.ascontiguousarray(array)),
+        )
     return name
 
 
@@ -140,8 +152,13 @@ def _emit_layers(scope, container, layers, x, onnx_type):
                 inputs.append(
                     _add_array(scope, container, "b", layer.bias.detach().cpu().numpy())
                 )
-            container.add_node("Gemm", inputs, out, transB=1,
-                               name=scope.get_unique_operator_name("Gemm"))
+            container.add_node(
+                "Gemm",
+                inputs,
+                out,
+                transB=1,
+                name=scope.get_unique_operator_name("Gemm"),
+            )
         elif isinstance(layer, nn.GELU):
             out = _emit_gelu(scope, container, x, out, onnx_type)
         else:
@@ -159,24 +176,39 @@ def _emit_gelu(scope, container, x, out, onnx_type):
     """
     if onnx_type == TensorProto.DOUBLE:
         x32 = _cast(scope, container, x, TensorProto.FLOAT, "gelu_in")
-        y32 = _emit_gelu(scope, container, x32, scope.get_unique_variable_name("g"),
-                         TensorProto.FLOAT)
-        container.add_node("Cast", [y32], out, to=TensorProto.DOUBLE,
-                           name=scope.get_unique_operator_name("Cast"))
+        y32 = _emit_gelu(
+            scope,
+            container,
+            x32,
+            scope.get_unique_variable_name("g"),
+            TensorProto.FLOAT,
+        )
+        container.add_node(
+            "Cast",
+            [y32],
+            out,
+            to=TensorProto.DOUBLE,
+            name=scope.get_unique_operator_name("Cast"),
+        )
         return out
     if container.target_opset >= 20:
-        container.add_node("Gelu", [x], out, op_version=20,
-                           name=scope.get_unique_operator_name("Gelu"))
+        container.add_node(
+            "Gelu", [x], out, op_version=20, name=scope.get_unique_operator_name("Gelu")
+        )
         return out
-    consts = [_add_array(scope, container, stem, np.array(v, dtype=np.float32))
-              for stem, v in (("half", 0.5), ("one", 1.0), ("sqrt2", np.sqrt(2.0)))]
+    consts = [
+        _add_array(scope, container, stem, np.array(v, dtype=np.float32))
+        for stem, v in (("half", 0.5), ("one", 1.0), ("sqrt2", np.sqrt(2.0)))
+    ]
     half, one, root2 = consts
     names = [scope.get_unique_variable_name(s) for s in ("d", "e", "p", "m")]
-    for op, inputs, output in (("Div", [x, root2], names[0]),
-                               ("Erf", [names[0]], names[1]),
-                               ("Add", [names[1], one], names[2]),
-                               ("Mul", [x, names[2]], names[3]),
-                               ("Mul", [names[3], half], out)):
+    for op, inputs, output in (
+        ("Div", [x, root2], names[0]),
+        ("Erf", [names[0]], names[1]),
+        ("Add", [names[1], one], names[2]),
+        ("Mul", [x, names[2]], names[3]),
+        ("Mul", [names[3], half], out),
+    ):
         container.add_node(op, inputs, output, name=scope.get_unique_operator_name(op))
     return out
 
@@ -190,9 +222,13 @@ def _exported_graph(module, n_features, dtype, opset):
         # the dynamo exporter would need onnxscript.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            module, (torch.zeros(2, n_features, dtype=dtype),), buffer,
-            dynamo=False, opset_version=min(opset, _TORCH_MAX_OPSET),
-            input_names=["x"], output_names=["y"],
+            module,
+            (torch.zeros(2, n_features, dtype=dtype),),
+            buffer,
+            dynamo=False,
+            opset_version=min(opset, _TORCH_MAX_OPSET),
+            input_names=["x"],
+            output_names=["y"],
             dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
         )
     return onnx.load_from_string(buffer.getvalue()).graph
@@ -208,8 +244,12 @@ def _embed_graph(scope, container, graph, x):
         return names[name]
 
     for init in graph.initializer:
-        container.add_initializer(rename(init.name), None, list(init.dims),
-                                  numpy_helper.from_array(numpy_helper.to_array(init)))
+        container.add_initializer(
+            rename(init.name),
+            None,
+            list(init.dims),
+            numpy_helper.from_array(numpy_helper.to_array(init)),
+        )
     for node in graph.node:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if any(isinstance(v, onnx.GraphProto) for v in attrs.values()):
@@ -218,9 +258,12 @@ def _embed_graph(scope, container, graph, x):
                 "of the exported module."
             )
         container.add_node(
-            node.op_type, [rename(i) for i in node.input],
-            [rename(o) for o in node.output], op_domain=node.domain,
-            name=scope.get_unique_operator_name(node.op_type), **attrs,
+            node.op_type,
+            [rename(i) for i in node.input],
+            [rename(o) for o in node.output],
+            op_domain=node.domain,
+            name=scope.get_unique_operator_name(node.op_type),
+            **attrs,
         )
     return rename(graph.output[0].name)
 
@@ -232,15 +275,17 @@ def _emit_network(scope, container, est, x):
     layers = _sequential_layers(module)
     if layers is not None:
         return _emit_layers(scope, container, layers, x, onnx_type)
-    graph = _exported_graph(module, est.n_features_in_, est._dtype,
-                            container.target_opset)
+    graph = _exported_graph(
+        module, est.n_features_in_, est._dtype, container.target_opset
+    )
     return _embed_graph(scope, container, graph, x)
 
 
 def _cast(scope, container, name, to_type, stem):
     out = scope.get_unique_variable_name(stem)
-    container.add_node("Cast", [name], out, to=to_type,
-                       name=scope.get_unique_operator_name("Cast"))
+    container.add_node(
+        "Cast", [name], out, to=to_type, name=scope.get_unique_operator_name("Cast")
+    )
     return out
 
 
@@ -259,11 +304,20 @@ def _to_output(scope, container, name, compute, variable):
     """Write ``name`` into the declared output ``variable``, cast if needed."""
     want = variable.type.to_onnx_type().tensor_type.elem_type
     if want == compute:
-        container.add_node("Identity", [name], variable.full_name,
-                           name=scope.get_unique_operator_name("Identity"))
+        container.add_node(
+            "Identity",
+            [name],
+            variable.full_name,
+            name=scope.get_unique_operator_name("Identity"),
+        )
     else:
-        container.add_node("Cast", [name], variable.full_name, to=want,
-                           name=scope.get_unique_operator_name("Cast"))
+        container.add_node(
+            "Cast",
+            [name],
+            variable.full_name,
+            to=want,
+            name=scope.get_unique_operator_name("Cast"),
+        )
 
 
 # -- converters ------------------------------------------------------------------
@@ -271,20 +325,36 @@ def _convert_classifier(scope, operator, container):
     est = operator.raw_operator
     logits, compute = _network_output(scope, operator, container)
     proba = scope.get_unique_variable_name("proba")
-    container.add_node("Softmax", [logits], proba, axis=1,
-                       name=scope.get_unique_operator_name("Softmax"))
+    container.add_node(
+        "Softmax",
+        [logits],
+        proba,
+        axis=1,
+        name=scope.get_unique_operator_name("Softmax"),
+    )
     _to_output(scope, container, proba, compute, operator.outputs[1])
     index = scope.get_unique_variable_name("index")
-    container.add_node("ArgMax", [proba], index, axis=1, keepdims=0,
-                       name=scope.get_unique_operator_name("ArgMax"))
+    container.add_node(
+        "ArgMax",
+        [proba],
+        index,
+        axis=1,
+        keepdims=0,
+        name=scope.get_unique_operator_name("ArgMax"),
+    )
     classes = est.classes_
     if classes.dtype.kind in "biu":
         table = classes.astype(np.int64)
     else:
         table = np.array([str(c) for c in classes], dtype=object)
     labels = _add_array(scope, container, "classes", table)
-    container.add_node("Gather", [labels, index], operator.outputs[0].full_name,
-                       axis=0, name=scope.get_unique_operator_name("Gather"))
+    container.add_node(
+        "Gather",
+        [labels, index],
+        operator.outputs[0].full_name,
+        axis=0,
+        name=scope.get_unique_operator_name("Gather"),
+    )
 
 
 def _convert_regressor(scope, operator, container):
@@ -293,11 +363,15 @@ def _convert_regressor(scope, operator, container):
 
 
 update_registered_converter(
-    RegularizedNetClassifier, "SkRegRegularizedNetClassifier",
-    _classifier_shapes, _convert_classifier,
+    RegularizedNetClassifier,
+    "SkRegRegularizedNetClassifier",
+    _classifier_shapes,
+    _convert_classifier,
     options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
 )
 update_registered_converter(
-    RegularizedNetRegressor, "SkRegRegularizedNetRegressor",
-    _regressor_shapes, _convert_regressor,
+    RegularizedNetRegressor,
+    "SkRegRegularizedNetRegressor",
+    _regressor_shapes,
+    _convert_regressor,
 )
