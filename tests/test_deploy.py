@@ -294,6 +294,7 @@ def test_onnx_custom_module(diabetes):
 
 def test_onnx_refuses_float_class_labels(cancer):
     X, y = cancer
-    clf = RegularizedNetClassifier((4,), **FAST).fit(X / X.max(0), (y == "benign") * 1.0)
+    y_float = (y == "benign") * 1.0  # labels 0.0 and 1.0
+    clf = RegularizedNetClassifier((4,), **FAST).fit(X / X.max(0), y_float)
     with pytest.raises(NotImplementedError, match="integer or string class labels"):
         _onnx_run(clf, (X / X.max(0)).astype(np.float32))
