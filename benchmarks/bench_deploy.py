@@ -14,7 +14,7 @@ Each is timed on one row (median over ``--calls`` calls) and on a batch of
 ``--rows`` rows. Times are process CPU time (``time.process_time``) with one
 torch thread, one onnxruntime thread and numpy's BLAS at one thread; every
 repeat runs the four in a shuffled order and the table shows medians over
-repeats. On a shared machine single rows move by ~10-20% between runs.
+repeats. On a shared machine compare rows within one run, not across runs.
 
 Usage::
 

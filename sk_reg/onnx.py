@@ -71,8 +71,15 @@ _TORCH_MAX_OPSET = 20
 # -- shape calculators -------------------------------------------------------
 def _check_classifier(est):
     classes = est.classes_
-    if (
+    # Multilabel (2-D y, one sigmoid per label) is not converted yet; any of
+    # these marks it.
+    multilabel = (
         getattr(est, "_y_ndim", 1) == 2
+        or getattr(est, "multilabel_", False)
+        or getattr(est, "_multilabel", False)
+    )
+    if (
+        multilabel
         or not isinstance(classes, np.ndarray)
         or (est.net_.n_outputs != len(classes))
     ):
