@@ -64,8 +64,7 @@ def label(params):
     if len(params) > 1:  # the two combinations above
         return f"all six, early_stopping={params['early_stopping']}"
     ((key, value),) = params.items()
-    return f"{key}={value!r}" if isinstance(value, (GaussianNoise, Mixup)) else (
-        f"{key}={value}")
+    return f"{key}={value!r}"
 
 
 results = pd.DataFrame(search.cv_results_)
