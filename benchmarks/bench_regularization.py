@@ -272,7 +272,7 @@ def summarise(results):
                 "search_cpu_s": float(np.median([r["search_cpu_s"] for r in runs])),
                 "fit_cpu_s": float(np.median([r["fit_cpu_s"] for r in runs])),
                 "chosen": (f"{chosen[0]} ({chosen[1]}/{len(runs)})"
-                           if chosen[0] else "-"),
+                           if chosen[0] else "none"),
                 "n_splits": len(runs),
             })
     return rows
@@ -364,9 +364,16 @@ def plot(rows, path, title):
 
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     names = list(ESTIMATORS)
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 4.8),
+    # Two panels a row at a width that the docs show near 1:1, so that the
+    # text stays readable at page width (four panels in a row shrank to ~7 px).
+    ncols = min(2, len(datasets))
+    nrows = -(-len(datasets) // ncols)
+    plt.rcParams.update({"font.size": 11})
+    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 3.9 * nrows + 0.6),
                              sharey=True, squeeze=False)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
+    for ax in axes.flat[len(datasets):]:
+        ax.set_visible(False)
+    for ax, dataset in zip(axes.flat, datasets):
         by = {r["model"]: r for r in rows if r["dataset"] == dataset}
         for i, name in enumerate(names):
             if name not in by:
@@ -390,7 +397,7 @@ def plot(rows, path, title):
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -36,6 +36,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax shipped with the site (a CDN copy would leave the maths as raw
+    # LaTeX offline): copies it into _static and points mathjax_path at it.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -91,7 +94,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "doc_module": ("sk_reg",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"sk_reg": None},
     "download_all_examples": False,
     "remove_config_comments": True,
     "show_memory": False,

@@ -44,6 +44,7 @@ from ._net import (
     _StoppingRule,
     _TensorDataset,
 )
+from ._state import fitted_state, set_fitted_state
 from .augment import BaseAugmentation, prepare_augment, resolve_augment
 from .callbacks import EpochLogger
 from .modules import MLP, ConvNet, build_module, first_linear_weight
@@ -724,6 +725,13 @@ class _BaseRegularizedNet(BaseEstimator):
         importance = weight.detach().abs().mean(dim=0).double().cpu().numpy()
         total = importance.sum()
         return importance / total if total > 0 else importance
+
+    # -- persistence (one torch-free state; see _state.py) --------------------
+    def __getstate__(self):
+        return fitted_state(self)
+
+    def __setstate__(self, state):
+        set_fitted_state(self, state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

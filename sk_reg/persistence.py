@@ -1,10 +1,11 @@
 """Save and load fitted estimators without pickle.
 
 A saved model is one `safetensors <https://huggingface.co/docs/safetensors>`_
-file: the torch module's ``state_dict`` as tensors, and in the file's
-metadata header a JSON document with the estimator's class name, its
-hyperparameters, the fitted attributes (classes, feature names, training
-history) and the library versions, plus a SHA-256 checksum of both.
+file holding the estimator's fitted state (:mod:`sk_reg._state`, the one
+pickle and skops store too): the torch module's weights and the optimizer
+state as tensors, and in the file's metadata header a JSON document with the
+estimator's class name, its hyperparameters, the fitted attributes, the
+training history and the library versions, plus a SHA-256 checksum of both.
 
 Loading parses JSON and raw tensor bytes only; nothing is unpickled and no
 name read from the file is imported. Classes are looked up in fixed tables:
@@ -12,7 +13,8 @@ the two estimators, the module builders of :mod:`sk_reg.modules`, the
 augmentations of :mod:`sk_reg.augment` and the optimizers of
 :mod:`torch.optim`. The estimator and its torch module are rebuilt through
 the same code path as ``fit`` (``_build_net``), then the tensors are checked
-against the rebuilt module (names, shapes, dtypes, finiteness) and copied in.
+against the rebuilt module (names, shapes, dtypes, finiteness) and copied in
+(:func:`sk_reg._state.fill_net`).
 """
 
 from __future__ import annotations
@@ -34,14 +36,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import augment as _augment_mod
 from . import modules as _modules_mod
-from .augment import prepare_augment
+from ._state import STATE_KEY, build_net, fill_net, fitted_state
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 
 __all__ = ["load", "save"]
 
 _FORMAT_KEY = "sk_reg_format"
-_FORMAT_VERSION = "1"
+_FORMAT_VERSION = "2"
 _TENSOR_PREFIX = "module."
+_OPTIMIZER_PREFIX = "optimizer."
+# Settings of the net that fit passed to _build_net, stored as they are.
+_NET_FIELDS = ("n_outputs", "batch_size", "incremental", "early_stopping")
 
 _ESTIMATORS = {
     cls.__name__: cls for cls in (RegularizedNetClassifier, RegularizedNetRegressor)
@@ -94,7 +99,8 @@ def _encode(value):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+    if isinstance(value, np.ndarray) and (value.dtype.kind in "biufU" or (
+            value.dtype.kind == "O" and all(_is_scalar(v) for v in value.flat))):
         return {"__ndarray__": _encode(value.tolist()), "dtype": value.dtype.str}
     if type(value) in _BUILDERS.values():
         return {"__builder__": type(value).__name__,
@@ -105,6 +111,10 @@ def _encode(value):
     if isinstance(value, type) and _OPTIMIZERS.get(value.__name__) is value:
         return {"__optimizer__": value.__name__}
     raise _NotStorable(type(value).__name__)
+
+
+def _is_scalar(value):
+    return isinstance(value, (str, Integral, Real, np.bool_, bool))
 
 
 def _encode_params(params):
@@ -135,8 +145,12 @@ def _decode(value, where):
         return {_hashable(_decode(k, where), where): _decode(v, where)
                 for k, v in pairs}
     if tag == "__ndarray__" and set(value) == {"__ndarray__", "dtype"}:
-        dtype = _checked_dtype(value["dtype"], "biuf", where)
-        return np.asarray(_decode(value[tag], where), dtype=dtype)
+        dtype = _checked_dtype(value["dtype"], "biufUO", where)
+        values = _decode(value[tag], where)
+        if not isinstance(values, list) or not all(
+                _is_scalar(v) for v in np.asarray(values, dtype=object).flat):
+            raise ValueError(f"{where}: bad array values.")
+        return np.asarray(values, dtype=dtype)
     if tag == "__optimizer__" and len(value) == 1:
         return _lookup(_OPTIMIZERS, value[tag], "optimizer", where)
     for key, table, kind in (("__builder__", _BUILDERS, "module builder"),
@@ -233,90 +247,8 @@ def _history_rows(history):
     return rows
 
 
-def save(estimator, path):
-    """Save a fitted sk_reg estimator to a file that loads without pickle.
-
-    Parameters
-    ----------
-    estimator : RegularizedNetClassifier or RegularizedNetRegressor
-        A fitted estimator.
-
-    path : str or path-like
-        Destination file, overwritten atomically (a crash while saving leaves
-        any previous file intact). The file is in the safetensors format; the
-        suffix ``.safetensors`` is a good choice.
-
-    See Also
-    --------
-    load : Rebuild the estimator from the file.
-
-    Notes
-    -----
-    What is stored: the weights and buffers of the torch module (exactly, in
-    the compute dtype), the hyperparameters (``get_params(deep=False)``),
-    ``classes_`` with its dtype, ``n_features_in_``, ``feature_names_in_``,
-    the compute dtype and seed, ``n_iter_``, ``loss_curve_``,
-    ``validation_scores_``, ``best_validation_score_``, the per-epoch
-    history, the library versions, and a SHA-256 checksum of all of it.
-
-    What is not stored: the optimizer state (further ``partial_fit`` or
-    warm-started ``fit`` calls on a loaded model start a fresh optimizer), the
-    per-batch history entries, and hyperparameters that cannot be written as
-    data: ``callbacks``, a ``random_state`` that is a ``RandomState`` instance,
-    a custom optimizer class or augmentation. These do not affect predictions;
-    a warning names them, and :func:`load` resets them to their defaults. A
-    custom torch module class is recorded by name only and must be passed to
-    :func:`load` (``module=MyModule``); built-in modules
-    (:mod:`sk_reg.modules`) and augmentations (:mod:`sk_reg.augment`) are
-    restored from their parameters.
-
-    The checksum detects corruption and edits made without recomputing it; it
-    is not a signature. A file from an untrusted source cannot run code when
-    loaded, but it can still hold a model that predicts anything.
-
-    **Persisting a Pipeline.** ``pickle``/``joblib`` work for pipelines that
-    contain sk_reg estimators, but loading a pickle runs whatever code the file
-    names, so use them only for files you wrote yourself. Otherwise, save the
-    sk_reg step with this function and the scikit-learn steps with a format
-    that loads with a type allow-list, such as ``skops.io``, then reassemble::
-
-        import skops.io as sio
-        from sklearn.pipeline import Pipeline
-        import sk_reg
-
-        sk_reg.save(pipe[-1], "net.safetensors")
-        sio.dump(pipe[:-1], "preprocessing.skops")
-        # ... later, elsewhere:
-        pre = sio.load("preprocessing.skops")
-        pipe = Pipeline(pre.steps + [("net", sk_reg.load("net.safetensors"))])
-
-    scikit-learn's own transformers (scalers, PCA, encoders) load without a
-    ``trusted=`` list; if ``sio.get_untrusted_types(file=...)`` names other
-    types, review them before passing them as ``trusted``. ``skops.io`` cannot
-    store the sk_reg step itself: its state holds torch tensors.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from sk_reg import RegularizedNetClassifier, load, save
-    >>> clf = RegularizedNetClassifier((8,), max_iter=5, random_state=0)
-    >>> clf = clf.fit([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"])
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
-    >>> save(clf, path)
-    >>> restored = load(path)
-    >>> (restored.predict_proba([[1.5]]) == clf.predict_proba([[1.5]])).all()
-    np.True_
-    """
-    from safetensors.torch import save as st_save
-
-    if type(estimator) not in _ESTIMATORS.values():
-        raise TypeError(
-            "sk_reg.save stores RegularizedNetClassifier or RegularizedNetRegressor "
-            f"objects; got {type(estimator).__name__}. For a Pipeline, see the "
-            "Notes of sk_reg.save."
-        )
-    check_is_fitted(estimator)
-
+def _encode_hyperparameters(estimator):
+    """Encoded ``get_params(deep=False)``, the unstorable ones, the module kind."""
     params, unstored = {}, {}
     module_info = {"kind": "builtin"}
     for name, value in estimator.get_params(deep=False).items():
@@ -337,52 +269,51 @@ def save(estimator, path):
             f"reset them to their defaults: {unstored}. They do not affect "
             "predictions.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return params, unstored, module_info
 
-    net = estimator.net_
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and classes.dtype.kind not in _CLASS_DTYPE_KINDS:
-        raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved.")
-    names = getattr(estimator, "feature_names_in_", None)
-    input_shape = getattr(estimator, "_input_shape", None)
-    fitted = {
-        "n_features_in_": int(estimator.n_features_in_),
-        "input_shape": None if input_shape is None else [int(d) for d in input_shape],
-        "feature_names_in_": None if names is None else [str(n) for n in names],
-        "classes_": None if classes is None else {
-            "values": _encode(classes.tolist()), "dtype": classes.dtype.str},
-        "y_ndim": getattr(estimator, "_y_ndim", None),
-        "n_outputs": int(net.n_outputs),
-        "compute_dtype": str(estimator._dtype).removeprefix("torch."),
-        "seed": int(estimator._seed),
-        "batch_size": int(net.batch_size),
-        "n_iter_": int(estimator.n_iter_),
-        "loss_curve_": [float(v) for v in estimator.loss_curve_],
-        "validation_scores_": None if estimator.validation_scores_ is None
-        else [float(v) for v in estimator.validation_scores_],
-        "best_validation_score_": None if estimator.best_validation_score_ is None
-        else float(estimator.best_validation_score_),
-        "history": _history_rows(net.history),
+
+def _encode_fitted(estimator, state):
+    """The fitted attributes of the state (every non-parameter entry)."""
+    param_names = set(estimator.get_params(deep=False))
+    fitted = {}
+    for name, value in state.items():
+        if name in param_names or name == STATE_KEY:
+            continue
+        try:
+            fitted[name] = _encode(value)
+        except _NotStorable as exc:
+            raise ValueError(
+                f"sk_reg.save cannot store the fitted attribute {name!r} "
+                f"(a {exc}) as data."
+            ) from None
+    return fitted
+
+
+def _encode_net(net):
+    """The net part of the state: JSON document and named tensors."""
+    tensors = {_TENSOR_PREFIX + k: torch.from_numpy(v)
+               for k, v in net["module"].items()}
+    state_keys = []
+    for index, entry in net["optimizer"]["state"]:
+        names = sorted(entry)
+        for key in names:
+            # np.array, not ascontiguousarray: that one makes 0-d arrays 1-d.
+            tensors[f"{_OPTIMIZER_PREFIX}{index}.{key}"] = torch.from_numpy(
+                np.array(entry[key], order="C"))
+        state_keys.append([index, names])
+    document = {
+        "optimizer_groups": _encode(net["optimizer"]["param_groups"]),
+        "optimizer_state": state_keys,
+        "history": _history_rows(net["history"]),
+        "rng": _encode(net["rng"]),
+        **{k: net[k] for k in _NET_FIELDS},
     }
-    document = json.dumps({
-        "format_version": int(_FORMAT_VERSION),
-        "estimator": type(estimator).__name__,
-        "params": params,
-        "unstored_params": unstored,
-        "module": module_info,
-        "fitted": fitted,
-        "versions": _versions(),
-    }, allow_nan=False, sort_keys=True)
-    # Own copies: contiguous, on the CPU, no shared storage (tied weights).
-    tensors = {
-        _TENSOR_PREFIX + k: v.detach().to("cpu", copy=True).contiguous()
-        for k, v in net.module_.state_dict().items()
-    }
-    blob = st_save(tensors, metadata={
-        _FORMAT_KEY: _FORMAT_VERSION, "sk_reg": document,
-        "sha256": _checksum(document, tensors),
-    })
+    return document, tensors
+
+
+def _write_atomic(path, blob):
     path = os.fspath(path)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
                                prefix=".sk_reg-", suffix=".tmp")
@@ -396,6 +327,96 @@ def save(estimator, path):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save(estimator, path):
+    """Save a fitted sk_reg estimator to a file that loads without pickle.
+
+    Parameters
+    ----------
+    estimator : RegularizedNetClassifier or RegularizedNetRegressor
+        A fitted estimator.
+
+    path : str or path-like
+        Destination file, overwritten atomically (a crash while saving leaves
+        any previous file intact). The file is in the safetensors format; the
+        suffix ``.safetensors`` is a good choice.
+
+    See Also
+    --------
+    load : Rebuild the estimator from the file.
+
+    Notes
+    -----
+    What is stored is the estimator's fitted state, the same one pickle and
+    skops store: the hyperparameters (``get_params(deep=False)``), every
+    fitted attribute (``classes_`` with its dtype, ``n_features_in_``,
+    ``feature_names_in_``, the compute dtype and seed, ``n_iter_``,
+    ``loss_curve_``, ``validation_scores_``, ...), the weights and buffers of
+    the torch module and the optimizer state (exactly, as tensors), the
+    per-epoch history, the state of the shuffling generator, the library
+    versions, and a SHA-256 checksum of all of it. A loaded model predicts
+    identically and continues training (``partial_fit``, ``warm_start``) as
+    the saved one would have.
+
+    What is not stored: the per-batch history entries, and hyperparameters that
+    cannot be written as data: ``callbacks``, a ``random_state`` that is a
+    ``RandomState`` instance, a custom optimizer class or augmentation. These do
+    not affect predictions; a warning names them, and :func:`load` resets them
+    to their defaults. A custom torch module class is recorded by name only and
+    must be passed to :func:`load` (``module=MyModule``); built-in modules
+    (:mod:`sk_reg.modules`) and augmentations (:mod:`sk_reg.augment`) are
+    restored from their parameters.
+
+    The checksum detects corruption and edits made without recomputing it; it
+    is not a signature. A file from an untrusted source cannot run code when
+    loaded, but it can still hold a model that predicts anything.
+
+    For whole pipelines, ``skops.io`` stores sk_reg estimators too (their
+    state is plain data); see the "Deploying a model" page of the user guide.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_reg import RegularizedNetClassifier, load, save
+    >>> clf = RegularizedNetClassifier((8,), max_iter=5, random_state=0)
+    >>> clf = clf.fit([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> save(clf, path)
+    >>> restored = load(path)
+    >>> (restored.predict_proba([[1.5]]) == clf.predict_proba([[1.5]])).all()
+    np.True_
+    """
+    from safetensors.torch import save as st_save
+
+    if type(estimator) not in _ESTIMATORS.values():
+        raise TypeError(
+            "sk_reg.save stores RegularizedNetClassifier or RegularizedNetRegressor "
+            f"objects; got {type(estimator).__name__}. For a Pipeline, use "
+            "skops.io (see the 'Deploying a model' page of the user guide)."
+        )
+    check_is_fitted(estimator)
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and classes.dtype.kind not in _CLASS_DTYPE_KINDS:
+        raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved.")
+    params, unstored, module_info = _encode_hyperparameters(estimator)
+    state = fitted_state(estimator)
+    net_doc, tensors = _encode_net(state[STATE_KEY]["net"])
+    document = json.dumps({
+        "format_version": int(_FORMAT_VERSION),
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "unstored_params": unstored,
+        "module": module_info,
+        "fitted": _encode_fitted(estimator, state),
+        "net": net_doc,
+        "versions": _versions(),
+    }, allow_nan=False, sort_keys=True)
+    blob = st_save(tensors, metadata={
+        _FORMAT_KEY: _FORMAT_VERSION, "sk_reg": document,
+        "sha256": _checksum(document, tensors),
+    })
+    _write_atomic(path, blob)
 
 
 def _read(path):
@@ -426,7 +447,10 @@ def _read(path):
             f"{path!r} fails its checksum: the file was modified or corrupted "
             "after sk_reg.save wrote it."
         )
+    return _parse_json(document, not_ours), tensors
 
+
+def _parse_json(document, not_ours):
     def no_constants(name):
         raise ValueError(f"non-standard JSON constant {name}")
 
@@ -437,13 +461,12 @@ def _read(path):
         return dict(pairs)
 
     try:
-        doc = json.loads(document, parse_constant=no_constants,
-                         object_pairs_hook=no_duplicates)
+        return json.loads(document, parse_constant=no_constants,
+                          object_pairs_hook=no_duplicates)
     except (ValueError, RecursionError) as exc:
         raise ValueError(
             f"{not_ours}: its metadata is not valid JSON ({exc})."
         ) from None
-    return doc, tensors
 
 
 def _field(mapping, key, types, where):
@@ -462,12 +485,258 @@ def _field(mapping, key, types, where):
 
 
 def _float_list(values, where):
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-               and np.isfinite(v) for v in values):
+    if not isinstance(values, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+        for v in values
+    ):
         raise ValueError(
             f"Invalid sk_reg model file: {where} must hold finite numbers."
         )
     return [float(v) for v in values]
+
+
+def _check_version(doc):
+    from . import __version__
+
+    if _field(doc, "format_version", int, "") != int(_FORMAT_VERSION):
+        raise ValueError("Invalid sk_reg model file: unsupported format_version.")
+    saved_version = _field(doc, "versions", dict, "").get("sk_reg")
+    if saved_version != __version__:
+        warnings.warn(
+            f"The model was saved by sk_reg {saved_version} and is loaded by "
+            f"sk_reg {__version__}.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _decode_hyperparameters(doc, Est, module):
+    """The constructor arguments: only the estimator's own names."""
+    name = Est.__name__
+    params = _decode_params(_field(doc, "params", dict, ""), "params")
+    defaults = {k: p.default for k, p in inspect.signature(Est).parameters.items()}
+    if set(params) != set(defaults):
+        raise ValueError(
+            f"Invalid sk_reg model file: the parameters {sorted(params)} are not "
+            f"those of {name}."
+        )
+    unstored = _field(doc, "unstored_params", dict, "")
+    if not set(unstored) <= set(defaults) - {"module"}:
+        raise ValueError("Invalid sk_reg model file: bad unstored_params.")
+    for key in unstored:
+        params[key] = defaults[key]
+    if unstored:
+        warnings.warn(
+            f"These parameters were not stored and are reset to their defaults: "
+            f"{sorted(unstored)}. Predictions are not affected.",
+            UserWarning,
+            stacklevel=3,
+        )
+    _check_module_kind(_field(doc, "module", dict, ""), module)
+    if module is not None:
+        params["module"] = module
+    return params
+
+
+def _check_module_kind(module_info, module):
+    kind = _field(module_info, "kind", str, "module.")
+    if kind not in ("builtin", "custom"):
+        raise ValueError(f"Invalid sk_reg model file: module kind {kind!r}.")
+    if kind == "custom" and module is None:
+        saved_cls = module_info.get("class")
+        plain = isinstance(saved_cls, str) and re.fullmatch(r"[\w.<>]{1,200}",
+                                                            saved_cls)
+        if not plain:
+            saved_cls = "YourModule"  # never echo arbitrary file content
+        raise ValueError(
+            f"The model was saved with a custom module ({saved_cls}). sk_reg.load "
+            f"never imports code named in a file: pass the class explicitly, "
+            f"sk_reg.load(path, module={saved_cls})."
+        )
+
+
+def _decode_fitted(doc, Est, param_names):
+    """Every fitted attribute, decoded; names that could shadow code refused."""
+    fitted = _field(doc, "fitted", dict, "")
+    attrs = {}
+    for name, value in fitted.items():
+        if (not re.fullmatch(r"_?[a-z][a-z0-9_]{0,60}", name) or name in param_names
+                or hasattr(Est, name) or name in ("net_", STATE_KEY)):
+            raise ValueError(f"Invalid sk_reg model file: fitted attribute {name!r}.")
+        attrs[name] = _decode(value, f"fitted.{name}")
+    for name, types in (("n_features_in_", int), ("_seed", int), ("n_iter_", int),
+                        ("_dtype", str), ("loss_curve_", list)):
+        _field(attrs, name, types, "fitted.")
+    n_features = attrs["n_features_in_"]
+    if n_features < 1 or not 0 <= attrs["_seed"] < 2**63:
+        raise ValueError("Invalid sk_reg model file: sizes out of range.")
+    if attrs["_dtype"] not in _TORCH_DTYPES:
+        raise ValueError(
+            f"Invalid sk_reg model file: compute dtype {attrs['_dtype']!r}.")
+    attrs["_dtype"] = _TORCH_DTYPES[attrs["_dtype"]]
+    attrs["_input_shape"] = _checked_input_shape(attrs.get("_input_shape"), n_features)
+    _check_feature_names(attrs, n_features)
+    attrs["loss_curve_"] = _float_list(attrs["loss_curve_"], "loss_curve_")
+    if attrs.get("validation_scores_") is not None:
+        attrs["validation_scores_"] = _float_list(attrs["validation_scores_"],
+                                                  "validation_scores_")
+    if attrs.get("best_validation_score_") is not None:
+        attrs["best_validation_score_"] = _float_list(
+            [attrs["best_validation_score_"]], "best_validation_score_")[0]
+    return attrs
+
+
+def _checked_input_shape(input_shape, n_features):
+    if input_shape is None:
+        return None
+    if not (isinstance(input_shape, (list, tuple)) and len(input_shape) == 3 and all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
+    ) and int(np.prod(input_shape)) == n_features):
+        raise ValueError(
+            "Invalid sk_reg model file: input_shape must be three positive "
+            "ints whose product is n_features_in_."
+        )
+    return tuple(input_shape)
+
+
+def _check_feature_names(attrs, n_features):
+    names = attrs.get("feature_names_in_")
+    if names is None:
+        return
+    names = list(names) if isinstance(names, (list, np.ndarray)) else None
+    if names is None or len(names) != n_features or not all(
+            isinstance(n, str) for n in names):
+        raise ValueError(
+            "Invalid sk_reg model file: feature_names_in_ must hold n_features_in_ "
+            "strings."
+        )
+    attrs["feature_names_in_"] = np.asarray(names, dtype=object)
+
+
+def _check_targets(Est, attrs, n_outputs):
+    """classes_ (classifier) or _y_ndim (regressor) against the output count."""
+    if Est is RegularizedNetClassifier:
+        classes = attrs.get("classes_")
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or (
+                classes.dtype.kind not in _CLASS_DTYPE_KINDS):
+            raise ValueError("Invalid sk_reg model file: classes_ values.")
+        if len(classes) < 2 or len(classes) != n_outputs or len(
+                np.unique(classes)) != len(classes):
+            raise ValueError(
+                "Invalid sk_reg model file: classes_ must hold n_outputs (at least "
+                "2) distinct labels."
+            )
+        # Derived, never read from the file.
+        attrs["_class_index"] = {c: i for i, c in enumerate(classes.tolist())}
+    else:
+        y_ndim = _field(attrs, "_y_ndim", int, "fitted.")
+        if y_ndim not in (1, 2) or (y_ndim == 1 and n_outputs != 1):
+            raise ValueError("Invalid sk_reg model file: y_ndim.")
+
+
+def _decode_net(doc, tensors, n_iter, n_loss):
+    """The net part of the state (arrays from the tensors), checked for shape."""
+    net = _field(doc, "net", dict, "")
+    for key in ("n_outputs", "batch_size"):
+        if _field(net, key, int, "net.") < 1:
+            raise ValueError("Invalid sk_reg model file: sizes out of range.")
+    for key in ("incremental", "early_stopping"):
+        _field(net, key, bool, "net.")
+    history = _field(net, "history", list, "net.")
+    if not all(isinstance(row, dict) for row in history) or not (
+        n_iter == len(history) == n_loss
+    ):
+        raise ValueError(
+            "Invalid sk_reg model file: n_iter_, loss_curve_ and history disagree."
+        )
+    module, optimizer = {}, {}
+    for key, value in tensors.items():
+        if key.startswith(_TENSOR_PREFIX):
+            module[key[len(_TENSOR_PREFIX):]] = value
+        elif key.startswith(_OPTIMIZER_PREFIX):
+            optimizer[key[len(_OPTIMIZER_PREFIX):]] = value
+        else:
+            raise ValueError(f"Invalid sk_reg model file: unexpected tensor {key!r}.")
+    return {
+        **{k: net[k] for k in _NET_FIELDS},
+        "history": [dict(row, batches=[]) for row in history],
+        # None when the model does not shuffle (shuffle=False).
+        "rng": _decode(_field(net, "rng", (dict, type(None)), "net."), "net.rng"),
+        "module": module,
+        "optimizer": {
+            "state": _optimizer_entries(net, optimizer),
+            "param_groups": _decode(_field(net, "optimizer_groups", (list, dict),
+                                           "net."), "net.optimizer_groups"),
+        },
+    }
+
+
+def _optimizer_entries(net, tensors):
+    entries, used = [], set()
+    for item in _field(net, "optimizer_state", list, "net."):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)
+                and isinstance(item[1], list)):
+            raise ValueError("Invalid sk_reg model file: net.optimizer_state.")
+        index, names = item
+        keys = [f"{index}.{name}" for name in names]
+        if not all(isinstance(n, str) for n in names) or not set(keys) <= set(tensors):
+            raise ValueError("Invalid sk_reg model file: net.optimizer_state.")
+        used.update(keys)
+        entries.append([index, {n: tensors[k] for n, k in zip(names, keys,
+                                                               strict=True)}])
+    if used != set(tensors):
+        raise ValueError("Invalid sk_reg model file: unexpected optimizer tensors.")
+    return entries
+
+
+def _check_module_tensors(expected, state):
+    if state.keys() != expected.keys():
+        raise ValueError(
+            "The saved weights do not match the module rebuilt from the saved "
+            f"parameters: missing {sorted(expected.keys() - state.keys())}, "
+            f"unexpected {sorted(state.keys() - expected.keys())}."
+        )
+    for key, value in state.items():
+        want = expected[key]
+        if value.shape != want.shape or value.dtype != want.dtype:
+            raise ValueError(
+                f"The saved tensor {key!r} has shape {tuple(value.shape)} and dtype "
+                f"{value.dtype}; the module rebuilt from the saved parameters needs "
+                f"{tuple(want.shape)} and {want.dtype}."
+            )
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ValueError(f"The saved tensor {key!r} holds non-finite values.")
+
+
+def _check_optimizer_tensors(net, entries):
+    params = list(net.module_.parameters())
+    for index, entry in entries:
+        if not 0 <= index < len(params):
+            raise ValueError("Invalid sk_reg model file: optimizer state index.")
+        for name, value in entry.items():
+            if value.ndim and value.shape != params[index].shape or (
+                    value.is_floating_point() and not torch.isfinite(value).all()):
+                raise ValueError(
+                    f"Invalid sk_reg model file: optimizer state {index}.{name}.")
+
+
+def _rebuild(estimator, net_state, device):
+    """The net as ``fit`` builds it, checked against and given the saved state."""
+    try:
+        net = build_net(estimator, net_state, device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The module cannot be rebuilt from the saved parameters: {exc}"
+        ) from exc
+    _check_module_tensors(net.module_.state_dict(), net_state["module"])
+    _check_optimizer_tensors(net, net_state["optimizer"]["state"])
+    try:
+        return fill_net(net, net_state)
+    except (RuntimeError, TypeError, ValueError, KeyError) as exc:
+        raise ValueError(
+            f"Invalid sk_reg model file: the optimizer or generator state does not "
+            f"fit the rebuilt model ({exc})."
+        ) from None
 
 
 def load(path, module=None, *, device=None):
@@ -515,190 +784,19 @@ def load(path, module=None, *, device=None):
     >>> load(path, device="cpu").predict([[1.0, 1.0]]) == reg.predict([[1.0, 1.0]])
     array([ True])
     """
-    from skorch.history import History
-
-    from . import __version__
-
     doc, tensors = _read(path)
-    name = _field(doc, "estimator", str, "")
-    Est = _lookup(_ESTIMATORS, name, "estimator class", "estimator")
-    if _field(doc, "format_version", int, "") != int(_FORMAT_VERSION):
-        raise ValueError("Invalid sk_reg model file: unsupported format_version.")
-    saved_version = _field(doc, "versions", dict, "").get("sk_reg")
-    if saved_version != __version__:
-        warnings.warn(
-            f"The model was saved by sk_reg {saved_version} and is loaded by "
-            f"sk_reg {__version__}.",
-            UserWarning,
-            stacklevel=2,
-        )
-
-    # Hyperparameters: only the estimator's own names; tagged values only.
-    params = _decode_params(_field(doc, "params", dict, ""), "params")
-    defaults = {k: p.default for k, p in inspect.signature(Est).parameters.items()}
-    if set(params) != set(defaults):
-        raise ValueError(
-            f"Invalid sk_reg model file: the parameters {sorted(params)} are not "
-            f"those of {name}."
-        )
-    unstored = _field(doc, "unstored_params", dict, "")
-    if not set(unstored) <= set(defaults) - {"module"}:
-        raise ValueError("Invalid sk_reg model file: bad unstored_params.")
-    for key in unstored:
-        params[key] = defaults[key]
-    if unstored:
-        warnings.warn(
-            f"These parameters were not stored and are reset to their defaults: "
-            f"{sorted(unstored)}. Predictions are not affected.",
-            UserWarning,
-            stacklevel=2,
-        )
-    module_info = _field(doc, "module", dict, "")
-    kind = _field(module_info, "kind", str, "module.")
-    if kind not in ("builtin", "custom"):
-        raise ValueError(f"Invalid sk_reg model file: module kind {kind!r}.")
-    if kind == "custom" and module is None:
-        saved_cls = module_info.get("class")
-        plain = isinstance(saved_cls, str) and re.fullmatch(r"[\w.<>]{1,200}",
-                                                            saved_cls)
-        if not plain:
-            saved_cls = "YourModule"  # never echo arbitrary file content
-        raise ValueError(
-            f"The model was saved with a custom module ({saved_cls}). sk_reg.load "
-            f"never imports code named in a file: pass the class explicitly, "
-            f"sk_reg.load(path, module={saved_cls})."
-        )
-    if module is not None:
-        params["module"] = module
+    Est = _lookup(_ESTIMATORS, _field(doc, "estimator", str, ""), "estimator class",
+                  "estimator")
+    _check_version(doc)
+    params = _decode_hyperparameters(doc, Est, module)
     if device is not None:
         params["device"] = device
     estimator = Est(**params)
     estimator._validate_params()
-    augment, device = estimator._check_params()
-
-    fitted = _field(doc, "fitted", dict, "")
-    n_features = _field(fitted, "n_features_in_", int, "fitted.")
-    n_outputs = _field(fitted, "n_outputs", int, "fitted.")
-    dtype_name = _field(fitted, "compute_dtype", str, "fitted.")
-    seed = _field(fitted, "seed", int, "fitted.")
-    batch_size = _field(fitted, "batch_size", int, "fitted.")
-    if n_features < 1 or n_outputs < 1 or batch_size < 1 or not 0 <= seed < 2**63:
-        raise ValueError("Invalid sk_reg model file: sizes out of range.")
-    if dtype_name not in _TORCH_DTYPES:
-        raise ValueError(f"Invalid sk_reg model file: compute dtype {dtype_name!r}.")
-    dtype = _TORCH_DTYPES[dtype_name]
-
-    classes = None
-    if Est is RegularizedNetClassifier:
-        spec = _field(fitted, "classes_", dict, "fitted.")
-        values = _decode(_field(spec, "values", list, "fitted.classes_."), "classes_")
-        cdtype = _checked_dtype(_field(spec, "dtype", str, "fitted.classes_."),
-                                _CLASS_DTYPE_KINDS, "classes_")
-        if not all(isinstance(v, (str, int, float, bool)) for v in values):
-            raise ValueError("Invalid sk_reg model file: classes_ values.")
-        classes = np.empty(len(values), dtype=cdtype)
-        classes[:] = values
-        if len(classes) < 2 or len(classes) != n_outputs or len(
-                np.unique(classes)) != len(classes):
-            raise ValueError(
-                "Invalid sk_reg model file: classes_ must hold n_outputs (at least "
-                "2) distinct labels."
-            )
-    else:
-        y_ndim = _field(fitted, "y_ndim", int, "fitted.")
-        if y_ndim not in (1, 2) or (y_ndim == 1 and n_outputs != 1):
-            raise ValueError("Invalid sk_reg model file: y_ndim.")
-    names = fitted.get("feature_names_in_")
-    if names is not None and (
-        not isinstance(names, list) or len(names) != n_features
-        or not all(isinstance(n, str) for n in names)
-    ):
-        raise ValueError(
-            "Invalid sk_reg model file: feature_names_in_ must hold n_features_in_ "
-            "strings."
-        )
-
-    input_shape = fitted.get("input_shape")
-    if input_shape is not None:
-        if not (isinstance(input_shape, list) and len(input_shape) == 3 and all(
-            isinstance(d, int) and not isinstance(d, bool) and d > 0
-            for d in input_shape
-        ) and int(np.prod(input_shape)) == n_features):
-            raise ValueError(
-                "Invalid sk_reg model file: input_shape must be three positive "
-                "ints whose product is n_features_in_."
-            )
-        input_shape = tuple(input_shape)
-
-    n_iter = _field(fitted, "n_iter_", int, "fitted.")
-    loss_curve = _float_list(_field(fitted, "loss_curve_", list, "fitted."),
-                             "loss_curve_")
-    scores = fitted.get("validation_scores_")
-    if scores is not None:
-        scores = _float_list(_field(fitted, "validation_scores_", list, "fitted."),
-                             "validation_scores_")
-    best = fitted.get("best_validation_score_")
-    if best is not None:
-        best = _float_list([best], "best_validation_score_")[0]
-    history = _field(fitted, "history", list, "fitted.")
-    if not all(isinstance(row, dict) for row in history) or not (
-        n_iter == len(history) == len(loss_curve)
-    ):
-        raise ValueError(
-            "Invalid sk_reg model file: n_iter_, loss_curve_ and history disagree."
-        )
-
-    # The module, rebuilt exactly as fit builds it, then the saved weights.
-    estimator._input_shape = input_shape
-    try:
-        augment = prepare_augment(augment, n_features, input_shape)
-        net = estimator._build_net(
-            n_features, n_outputs, augment=augment, device=device, dtype=dtype,
-            seed=seed, batch_size=batch_size,
-            early_stopping=estimator.early_stopping, incremental=False,
-        )
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"The module cannot be rebuilt from the saved parameters: {exc}"
-        ) from exc
-    expected = net.module_.state_dict()
-    state = {}
-    for key in tensors:
-        if not key.startswith(_TENSOR_PREFIX):
-            raise ValueError(f"Invalid sk_reg model file: unexpected tensor {key!r}.")
-        state[key[len(_TENSOR_PREFIX):]] = tensors[key]
-    if state.keys() != expected.keys():
-        raise ValueError(
-            "The saved weights do not match the module rebuilt from the saved "
-            f"parameters: missing {sorted(expected.keys() - state.keys())}, "
-            f"unexpected {sorted(state.keys() - expected.keys())}."
-        )
-    for key, value in state.items():
-        want = expected[key]
-        if value.shape != want.shape or value.dtype != want.dtype:
-            raise ValueError(
-                f"The saved tensor {key!r} has shape {tuple(value.shape)} and dtype "
-                f"{value.dtype}; the module rebuilt from the saved parameters needs "
-                f"{tuple(want.shape)} and {want.dtype}."
-            )
-        if value.is_floating_point() and not torch.isfinite(value).all():
-            raise ValueError(f"The saved tensor {key!r} holds non-finite values.")
-    net.module_.load_state_dict(state)
-    net.history_ = History(dict(row, batches=[]) for row in history)
-
-    estimator.net_ = net
-    estimator.n_features_in_ = n_features
-    if names is not None:
-        estimator.feature_names_in_ = np.asarray(names, dtype=object)
-    if classes is not None:
-        estimator.classes_ = classes
-        estimator._class_index = {c: i for i, c in enumerate(classes.tolist())}
-    else:
-        estimator._y_ndim = y_ndim
-    estimator._dtype = dtype
-    estimator._seed = seed
-    estimator.n_iter_ = n_iter
-    estimator.loss_curve_ = loss_curve
-    estimator.validation_scores_ = scores
-    estimator.best_validation_score_ = best
+    _, device = estimator._check_params()
+    attrs = _decode_fitted(doc, Est, set(params))
+    net_state = _decode_net(doc, tensors, attrs["n_iter_"], len(attrs["loss_curve_"]))
+    _check_targets(Est, attrs, net_state["n_outputs"])
+    estimator.__dict__.update(attrs)
+    estimator.net_ = _rebuild(estimator, net_state, device)
     return estimator

@@ -150,11 +150,11 @@ def test_image_model_round_trip(tmp_path, how):
     _assert_same_params(loaded, clf)
     # Two channels instead of one: the first convolution no longer fits.
     bad = _rewrite(tmp_path / "img.safetensors", tmp_path / "bad.safetensors",
-                   edit_doc=_set("fitted", "input_shape", value=[2, 4, 8]))
+                   edit_doc=_set("fitted", "_input_shape", value=[2, 4, 8]))
     with pytest.raises(ValueError, match="shape"):
         sk_reg.load(bad)
     bad = _rewrite(tmp_path / "img.safetensors", tmp_path / "bad.safetensors",
-                   edit_doc=_set("fitted", "input_shape", value=[1, 8, 9]))
+                   edit_doc=_set("fitted", "_input_shape", value=[1, 8, 9]))
     with pytest.raises(ValueError, match="input_shape must be three positive ints"):
         sk_reg.load(bad)
 
@@ -169,6 +169,23 @@ def test_loaded_model_keeps_training(saved_clf, clf_frame):
     loaded.set_params(early_stopping=False).partial_fit(X, y)
     assert loaded.n_iter_ == n_iter + 1
     assert loaded.fit(X, y).score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_loaded_model_continues_like_the_saved_one(tmp_path, clf_frame, how):
+    # Weights, optimizer state, history and shuffling state are all stored:
+    # one more epoch gives the same weights as on the never-saved model.
+    X, y = clf_frame
+    clf = RegularizedNetClassifier(**FAST, warm_start=how == "warm_start").fit(X, y)
+    sk_reg.save(clf, tmp_path / "m.safetensors")
+    loaded = sk_reg.load(tmp_path / "m.safetensors")
+    for model in (clf, loaded):
+        if how == "partial_fit":
+            model.partial_fit(X, y)
+        else:
+            model.set_params(max_iter=2).fit(X, y)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.n_iter_ == clf.n_iter_
 
 
 class TinyNet(torch.nn.Module):
@@ -366,17 +383,17 @@ TAMPERING = {
                                                value="4")),
                             "wrong type"),
     "classes_ count": (
-        dict(edit_doc=_set("fitted", "classes_", "values", value=["cat", "dog"])),
+        dict(edit_doc=_set("fitted", "classes_", "__ndarray__", value=["cat", "dog"])),
         "classes_"),
     "classes_ dtype": (dict(edit_doc=_set("fitted", "classes_", "dtype", value="V8")),
                        "dtype"),
-    "compute dtype": (dict(edit_doc=_set("fitted", "compute_dtype", value="int8")),
+    "compute dtype": (dict(edit_doc=_set("fitted", "_dtype", value="int8")),
                       "compute dtype"),
     "feature names": (dict(edit_doc=_set("fitted", "feature_names_in_", value=["a"])),
                       "feature_names_in_"),
     "history length": (dict(edit_doc=_set("fitted", "n_iter_", value=99)),
                        "disagree"),
-    "format version": (dict(edit_doc=_set("format_version", value=2)),
+    "format version": (dict(edit_doc=_set("format_version", value=3)),
                        "format_version"),
     "not JSON": (dict(raw_document='{"estimator": '), "not valid JSON"),
     "NaN constant": (dict(raw_document='{"estimator": NaN}'), "not valid JSON"),
@@ -402,6 +419,19 @@ TAMPERING = {
         dict(edit_doc=lambda doc: doc["module"].update(
             kind="custom", **{"class": "\x1b[2Jevil()"})),
         r"custom module \(YourModule\)"),
+    "attribute shadowing a method": (
+        dict(edit_doc=_set("fitted", "predict", value=1)),
+        "fitted attribute 'predict'"),
+    "optimizer tensor shape": (
+        dict(edit_tensors=lambda t: t.update(
+            {"optimizer.0.square_avg": torch.zeros(2)})),
+        "optimizer state 0.square_avg"),
+    "optimizer tensor outside the state": (
+        dict(edit_tensors=lambda t: t.update({"optimizer.9.x": torch.zeros(2)})),
+        "unexpected optimizer tensors"),
+    "generator state": (dict(edit_doc=_set("net", "rng", value={
+        "__dict__": [["bit_generator", "MT19937"], ["state", 1]]})),
+                        "generator state"),
     "NaN weights": (
         dict(edit_tensors=lambda t: t[_first_weight(t)].fill_(float("nan"))),
         "non-finite"),

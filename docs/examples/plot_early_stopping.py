@@ -35,8 +35,8 @@ common = dict(hidden_layer_sizes=(256,), l2=0.0, learning_rate_init=1e-2,
               random_state=0)
 long_run = RegularizedNetClassifier(**common, n_iter_no_change=1000)
 stopped = RegularizedNetClassifier(**common, n_iter_no_change=10)
-long_run.fit(X_train, y_train)
-stopped.fit(X_train, y_train)
+for model in (long_run, stopped):
+    model.fit(X_train, y_train)
 
 # %%
 # The history has one row per epoch with the training loss (``train_loss``,

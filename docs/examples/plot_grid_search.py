@@ -60,23 +60,21 @@ print("test accuracy of the refitted best pipeline: "
 # The cross-validated accuracy of every candidate, with its standard
 # deviation over the folds:
 def label(params):
-    parts = []
-    for key, value in params.items():
-        key = key.removeprefix("net__")
-        if isinstance(value, (GaussianNoise, Mixup)):
-            value = repr(value)
-        parts.append(f"{key}={value}")
-    return ", ".join(parts)
+    params = {key.removeprefix("net__"): value for key, value in params.items()}
+    if len(params) > 1:  # the two combinations above
+        return f"all six, early_stopping={params['early_stopping']}"
+    ((key, value),) = params.items()
+    return f"{key}={value!r}"
 
 
 results = pd.DataFrame(search.cv_results_)
 results["candidate"] = [label(p) for p in results["params"]]
 results = results.sort_values("mean_test_score")
-fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
+fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
 y_pos = np.arange(len(results))
 ax.errorbar(results["mean_test_score"], y_pos, xerr=results["std_test_score"],
             fmt="o", capsize=3)
-ax.set_yticks(y_pos, results["candidate"], fontsize="small")
+ax.set_yticks(y_pos, results["candidate"])
 ax.set_xlabel("3-fold cross-validated accuracy")
 ax.grid(axis="x", alpha=0.3)
 plt.show()

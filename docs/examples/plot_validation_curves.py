@@ -26,7 +26,8 @@ from sk_reg import RegularizedNetClassifier
 X, y = load_digits(return_X_y=True)
 X, y = X[:500], y[:500]
 
-# No regularization by default (``l2=0``); each curve varies one regularizer.
+# The base model has every regularizer off (``l2=0.0``; the estimator's default
+# is ``l2=1e-4``, as MLPClassifier's ``alpha``); each curve varies one of them.
 model = make_pipeline(
     StandardScaler(),
     RegularizedNetClassifier((256,), l2=0.0, max_iter=60, random_state=0),
