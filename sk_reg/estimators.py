@@ -177,7 +177,9 @@ class _WithoutEarlyStopping:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self.method
-        if obj.early_stopping:
+        # Only a valid True: an invalid value is reported by the parameter
+        # validation of the call itself.
+        if isinstance(obj.early_stopping, (bool, np.bool_)) and obj.early_stopping:
             raise _PartialFitUnsupported(
                 "partial_fit does not support early_stopping=True: each call trains "
                 "one epoch on the whole chunk and holds nothing out. Set "
@@ -862,7 +864,6 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _multilabel = False  # set by fit: a 2-D 0/1 indicator y
 
     def __init__(
         self,
