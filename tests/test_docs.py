@@ -8,7 +8,9 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-@pytest.mark.parametrize("page", ["quick_start.rst", "user_guide.rst"])
+@pytest.mark.parametrize(
+    "page", ["quick_start.rst", "user_guide.rst", "mlp_differences.rst"]
+)
 def test_page_examples_run(page):
     result = doctest.testfile(
         str(DOCS / page), module_relative=False, verbose=False,

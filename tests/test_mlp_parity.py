@@ -655,3 +655,27 @@ def test_glorot_init_matches_mlp_bounds():
                 assert p.abs().max() > 0.95 * bound
     torch_default = MLP((300,)).build(200, 100)[0].weight
     assert torch_default.abs().max() < 0.8 * np.sqrt(6.0 / 500)
+
+
+def test_ties_in_the_validation_score_go_to_the_later_epoch():
+    clf = RegularizedNetClassifier(
+        (8,), early_stopping=True, n_iter_no_change=3, max_iter=50, random_state=0,
+        scoring=lambda est, X, y: 0.5,
+    ).fit(X_MULTI, Y_MULTI)
+    # Every epoch ties: none improves by tol, so training stops after 1 + 4
+    # epochs, and the best (restored) epoch is the last of the equal ones.
+    assert clf.n_iter_ == 5
+    assert dict(clf.net_.callbacks_)["stopping"].best_epoch_ == 5
+    assert clf.validation_scores_ == [0.5] * 5
+
+
+def test_learning_rate_schedule_through_callbacks():
+    # MLP's learning_rate="adaptive" has no parameter here: a skorch scheduler
+    # in callbacks does the job.
+    from skorch.callbacks import LRScheduler
+
+    clf = RegularizedNetClassifier(
+        (8,), optimizer="sgd", learning_rate_init=0.1, max_iter=5, random_state=0,
+        callbacks=[LRScheduler(policy="StepLR", step_size=1, gamma=0.5)],
+    ).fit(X_MULTI, Y_MULTI)
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**5)

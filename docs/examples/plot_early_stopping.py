@@ -31,8 +31,8 @@ X_train, X_test, y_train, y_test = train_test_split(
 )
 
 common = dict(hidden_layer_sizes=(256,), l2=0.0, learning_rate_init=1e-2,
-              early_stopping=True, validation_fraction=0.2, max_iter=100,
-              random_state=0)
+              early_stopping=True, scoring="loss", validation_fraction=0.2,
+              max_iter=100, random_state=0)
 long_run = RegularizedNetClassifier(**common, n_iter_no_change=1000)
 stopped = RegularizedNetClassifier(**common, n_iter_no_change=10)
 for model in (long_run, stopped):
