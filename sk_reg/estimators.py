@@ -145,6 +145,7 @@ class _BaseRegularizedNet(BaseEstimator):
         "activation": [StrOptions({"relu", "tanh", "logistic", "identity", "gelu"})],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
+        "feature_l1": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "augment": [None, str, BaseAugmentation],
         "early_stopping": ["boolean"],
@@ -328,6 +329,12 @@ class _BaseRegularizedNet(BaseEstimator):
                 builder, n_features, n_outputs, dropout=float(self.dropout), **image
             ).to(dtype=dtype)
         self._check_module_output(module, n_features, n_outputs, dtype)
+        if self.feature_l1 > 0 and first_linear_weight(module, n_features) is None:
+            raise InvalidParameterError(
+                "The 'feature_l1' parameter needs a torch.nn.Linear layer reading "
+                f"all {n_features} input columns before any convolution; the "
+                f"module {type(module).__name__} has none. Use feature_l1=0."
+            )
 
         opt_cls, opt_kwargs = self._optimizer_spec()
         opt_kwargs = _with_fused_step(opt_cls, opt_kwargs, device)
@@ -379,6 +386,8 @@ class _BaseRegularizedNet(BaseEstimator):
             verbose=int(self.verbose),
             l1=float(self.l1),
             l2=float(self.l2),
+            feature_l1=float(self.feature_l1),
+            n_features=n_features,
             augment=augment,
             task=self._task,
             n_outputs=n_outputs,
@@ -495,6 +504,11 @@ class _BaseRegularizedNet(BaseEstimator):
             if previous is not None and previous.incremental == incremental:
                 net = previous
                 net.batch_size = batch_size
+                if not incremental:
+                    # warm_start re-reads the penalty strengths (they act in
+                    # the training step); regularization_path relies on it.
+                    net.l1, net.l2, net.feature_l1 = (
+                        float(self.l1), float(self.l2), float(self.feature_l1))
             else:
                 if previous is None or not continuing:
                     self._seed = _draw_seed(self.random_state)
@@ -612,6 +626,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     %(l2)s
 
+    %(feature_l1)s
+
     %(dropout)s
 
     label_smoothing : float, default=0.0
@@ -711,6 +727,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         activation="relu",
         l1=0.0,
         l2=1e-4,
+        feature_l1=0.0,
         dropout=0.0,
         label_smoothing=0.0,
         augment=None,
@@ -737,6 +754,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.activation = activation
         self.l1 = l1
         self.l2 = l2
+        self.feature_l1 = feature_l1
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.augment = augment
@@ -963,6 +981,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(l2)s
 
+    %(feature_l1)s
+
     %(dropout)s
 
     %(augment)s
@@ -1040,6 +1060,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         activation="relu",
         l1=0.0,
         l2=1e-4,
+        feature_l1=0.0,
         dropout=0.0,
         augment=None,
         early_stopping=False,
@@ -1064,6 +1085,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.activation = activation
         self.l1 = l1
         self.l2 = l2
+        self.feature_l1 = feature_l1
         self.dropout = dropout
         self.augment = augment
         self.early_stopping = early_stopping
