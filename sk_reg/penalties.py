@@ -198,10 +198,12 @@ def prox_group_l1_(
       group norm under such a metric has no closed form; one step per column
       keeps it exact (closed form above) while following Adam's scale, so
       columns that receive small gradients (noise inputs) get large
-      thresholds, as they do under ``prox_l1_``. Whatever positive ``t_j``
-      is used, a column stays at zero exactly when the norm of its loss
-      gradient is at most ``strength`` (the group-lasso optimality
-      condition), so the choice changes the path, not the fixed points.
+      thresholds, as they do under ``prox_l1_``. After a gradient step of
+      size ``t_j`` (SGD without momentum, or Adam where the column's second
+      moments are equal) a zero column stays zero exactly when the norm of
+      its loss gradient is at most ``strength``, the group-lasso optimality
+      condition, whatever ``t_j`` is: the step changes how the path is
+      travelled, not where it settles.
 
     Parameters
     ----------
@@ -231,11 +233,12 @@ def prox_group_l1_(
         if not any(p is weight for p in group["params"]):
             continue
         root_v_hat = _adam_root_v_hat(optimizer, group, weight)
+        scaled = group["lr"] * strength
         if root_v_hat is None:
-            threshold = group["lr"] * strength
+            threshold = scaled
         else:
             rms = root_v_hat.pow_(2).mean(dim=0).sqrt_()
-            threshold = rms.add_(group["eps"]).reciprocal_().mul_(group["lr"] * strength)
+            threshold = rms.add_(group["eps"]).reciprocal_().mul_(scaled)
         norms = torch.linalg.vector_norm(weight, dim=0)
         # 1 - t / ||w||: -inf for a zero column, clamped to 0 (exact zeros).
         weight.mul_(torch.clamp(1 - threshold / norms, min=0))
