@@ -47,7 +47,7 @@ print(
 # first-layer column along the path; noise columns (grey) die first.
 n_real = (path.support & real).sum(axis=1)
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
-ax1.plot(path.n_features_selected, path.validation_score, "o-")
+ax1.plot(path.n_features_selected, path.validation_score, "o")
 for n, score, r in zip(
     path.n_features_selected, path.validation_score, n_real, strict=True
 ):
