@@ -48,20 +48,23 @@ def with_noise(loader, n_noise=100, seed=0):
 
 
 def tfidf_task(n_docs=800, n_words=2000, n_key=5, doc_len=30, seed=0):
-    """Documents of Zipf-distributed filler words plus one key word each; key
-    words 0-2 mean class 1, 3-4 class 0. Returns dense TF-IDF (sparse input
-    is not supported yet)."""
+    """Documents of Zipf-distributed filler words plus 1 or 3 key words each
+    (drawn with replacement); key words 0-2 vote for class 1, 3-4 for class
+    0, and the majority decides. The number of votes varies, so the words of
+    one side alone do not determine the label: all 5 are needed. Returns
+    dense TF-IDF (sparse input is not supported yet)."""
     rng = np.random.RandomState(seed)
     words = np.array([f"w{i:04d}" for i in range(n_words)])
     fillers = words[n_key:]
     p = 1.0 / (np.arange(len(fillers)) + 10.0)
-    key = rng.randint(n_key, size=n_docs)
-    docs = [
-        " ".join([*rng.choice(fillers, size=doc_len, p=p / p.sum()), words[k]])
-        for k in key
-    ]
+    docs, y = [], []
+    for n_votes in rng.choice([1, 3], size=n_docs):
+        keys = rng.randint(n_key, size=n_votes)
+        filler = rng.choice(fillers, size=doc_len, p=p / p.sum())
+        docs.append(" ".join([*filler, *words[keys]]))
+        y.append(int(2 * (keys < 3).sum() > n_votes))
     vec = TfidfVectorizer(token_pattern=r"w\d{4}", vocabulary=words)
-    return vec.fit_transform(docs).toarray(), (key < 3).astype(int), n_key
+    return vec.fit_transform(docs).toarray(), np.array(y), n_key
 
 
 def split(X, y, center=True):
