@@ -186,7 +186,9 @@ _OBJECTIVE = """For each minibatch ``B`` with sample weights ``s_i`` (1 by defau
 
     where :math:`\\ell_i` is the %(loss)s, :math:`W` ranges over the weight
     matrices and kernels (biases excluded). After each optimizer step the
-    proximal operator of :math:`l1 \\sum_W \\|W\\|_1` is applied (see ``l1``)."""
+    proximal operator of :math:`l1 \\sum_W \\|W\\|_1` is applied (see ``l1``), then
+    that of :math:`feature\\_l1 \\sum_j \\|W_1[:, j]\\|_2` on the first layer's
+    input columns (see ``feature_l1``)."""
 
 
 _FAULTS = """A call to ``fit`` or ``partial_fit`` that raises (bad data, a bad
