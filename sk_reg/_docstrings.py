@@ -21,6 +21,25 @@ default="relu"
         convention of :class:`~sklearn.linear_model.Lasso`'s ``alpha``: *not*
         divided by the batch size). Input columns whose first-layer weights are
         all zero get ``feature_importances_ == 0``.""",
+    "feature_l1": """feature_l1 : float, default=0.0
+        Group-L1 (group lasso) strength on the input columns: adds
+        ``feature_l1 * sum_j ||W1[:, j]||_2`` to the objective, where
+        ``W1[:, j]`` holds every first-layer weight reading input column ``j``.
+        Applied as a proximal step after every optimizer step that shrinks each
+        column as a whole, ``W1[:, j] <- W1[:, j] * max(1 - t_j * feature_l1 /
+        ||W1[:, j]||, 0)``, with ``t_j`` the optimizer's step for that column
+        (``learning_rate_init`` for SGD; for Adam/AdamW
+        ``learning_rate_init / (sqrt(v_hat) + eps)`` with ``v_hat`` the mean
+        second moment of the column; see
+        :func:`sk_reg.penalties.prox_group_l1_`). Whole columns become exactly
+        zero, so the network stops reading those inputs: their
+        ``feature_importances_`` are 0 and
+        ``SelectFromModel(estimator, threshold=1e-12)`` drops them. This is
+        feature selection; ``l1`` only sparsifies individual weights. Needs a
+        ``torch.nn.Linear`` layer reading all input columns before any
+        convolution (the MLP module; not ``"cnn"``). Composes with ``l1`` and
+        ``l2``. :func:`sk_reg.regularization_path` trains along increasing
+        values of it.""",
     "l2": """l2 : float, default=1e-4
         L2 strength on the weights (never the biases), scaled like
         :class:`~sklearn.neural_network.MLPClassifier`'s ``alpha``:
@@ -214,7 +233,9 @@ _OBJECTIVE = """For each minibatch ``B`` with sample weights ``s_i`` (1 by defau
 
     where :math:`\\ell_i` is the %(loss)s, :math:`W` ranges over the weight
     matrices and kernels (biases excluded). After each optimizer step the
-    proximal operator of :math:`l1 \\sum_W \\|W\\|_1` is applied (see ``l1``)."""
+    proximal operator of :math:`l1 \\sum_W \\|W\\|_1` is applied (see ``l1``), then
+    that of :math:`feature\\_l1 \\sum_j \\|W_1[:, j]\\|_2` on the first layer's
+    input columns (see ``feature_l1``)."""
 
 
 _FAULTS = """A call to ``fit`` or ``partial_fit`` that raises (bad data, a bad

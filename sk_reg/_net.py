@@ -16,7 +16,15 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
-from .penalties import l2_penalty, penalized_parameters, prox_l1_
+
+from .modules import first_linear_weight
+from .penalties import (
+    group_l1_penalty,
+    l2_penalty,
+    penalized_parameters,
+    prox_group_l1_,
+    prox_l1_,
+)
 
 
 class _TensorDataset(torch.utils.data.Dataset):
@@ -150,7 +158,10 @@ class _RegularizedNet(NeuralNet):
 
     The per-batch objective is
     ``sum_i w_i * loss_i / sum_i w_i + 0.5 * l2 * sum ||W||^2 / sum_i w_i``,
-    followed by the optimizer step and the proximal L1 step.
+    followed by the optimizer step, the proximal L1 step and the proximal
+    group-L1 step on the columns of the first layer (``feature_l1``; the
+    weight of the first ``nn.Linear`` reading all ``n_features`` inputs,
+    resolved once in ``initialize``).
 
     Faults during training: the weights are copied at the start of every
     epoch. An epoch that ends with a non-finite loss or weights (divergence)
@@ -162,12 +173,14 @@ class _RegularizedNet(NeuralNet):
     """
 
     def __init__(
-        self, module, *args, l1=0.0, l2=0.0, augment=None, score_validation=True,
-        n_outputs=None, shuffle_seed=0,
+        self, module, *args, l1=0.0, l2=0.0, feature_l1=0.0, n_features=None,
+        augment=None, score_validation=True, n_outputs=None, shuffle_seed=0,
         predict_batch_size=8192, incremental=False, **kwargs,
     ):
         self.l1 = l1
         self.l2 = l2
+        self.feature_l1 = feature_l1
+        self.n_features = n_features
         self.augment = augment
         self.score_validation = score_validation
         self.n_outputs = n_outputs
@@ -187,6 +200,10 @@ class _RegularizedNet(NeuralNet):
         self.shuffle_rng_ = (
             None if self.shuffle_seed is None
             else np.random.default_rng(self.shuffle_seed)
+        )
+        self.feature_weight_ = (
+            None if self.n_features is None
+            else first_linear_weight(self.module_, self.n_features)
         )
         return self
 
@@ -341,6 +358,8 @@ class _RegularizedNet(NeuralNet):
         step = super().train_step(batch, **fit_params)
         if self.l1 > 0:
             prox_l1_(penalized_parameters(self.module_), self.optimizer_, self.l1)
+        if self.feature_l1 > 0:
+            prox_group_l1_(self.feature_weight_, self.optimizer_, self.feature_l1)
         return step
 
     def validation_step(self, batch, **fit_params):
@@ -390,11 +409,13 @@ class _RegularizedNet(NeuralNet):
     @torch.no_grad()
     def _penalty(self, rows_per_batch):
         weights = penalized_parameters(self.module_)
-        if not weights or (self.l1 <= 0 and self.l2 <= 0):
+        if not weights or (self.l1 <= 0 and self.l2 <= 0 and self.feature_l1 <= 0):
             return 0.0
         value = 0.5 * self.l2 * l2_penalty(weights) / rows_per_batch
         if self.l1 > 0:
             value = value + self.l1 * sum(w.abs().sum() for w in weights)
+        if self.feature_l1 > 0:
+            value = value + self.feature_l1 * group_l1_penalty(self.feature_weight_)
         return float(value)
 
     # prediction --------------------------------------------------------

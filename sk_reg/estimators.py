@@ -196,6 +196,7 @@ class _BaseRegularizedNet(BaseEstimator):
         "activation": [StrOptions({"relu", "tanh", "logistic", "identity", "gelu"})],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
+        "feature_l1": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "augment": [None, str, list, BaseAugmentation],
         "early_stopping": ["boolean"],
@@ -407,6 +408,8 @@ class _BaseRegularizedNet(BaseEstimator):
             verbose=int(self.verbose),
             l1=float(self.l1),
             l2=float(self.l2),
+            feature_l1=float(self.feature_l1),
+            n_features=n_features,
             augment=augment,
             score_validation=self.scoring is None,
             n_outputs=n_outputs,
@@ -429,6 +432,12 @@ class _BaseRegularizedNet(BaseEstimator):
                 builder, n_features, n_outputs, dropout=float(self.dropout), **image
             ).to(dtype=dtype)
         self._check_module_output(module, n_features, n_outputs, dtype)
+        if self.feature_l1 > 0 and first_linear_weight(module, n_features) is None:
+            raise InvalidParameterError(
+                "The 'feature_l1' parameter needs a torch.nn.Linear layer reading "
+                f"all {n_features} input columns before any convolution; the "
+                f"module {type(module).__name__} has none. Use feature_l1=0."
+            )
         return module
 
     def _build_callbacks(self, early_stopping, incremental):
@@ -530,10 +539,12 @@ class _BaseRegularizedNet(BaseEstimator):
         previous = getattr(self, "net_", None) if (continuing or self.warm_start) else None
         rng_devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
-            if previous is not None and previous.incremental == incremental:
+            if previous is not None and continuing and previous.incremental:
+                # partial_fit keeps the net (and hyperparameters) of its first call.
                 net = previous
                 net.batch_size = batch_size
             else:
+                # fit, also warm-started: a net from the current hyperparameters.
                 if previous is None or not continuing:
                     self._seed = _draw_seed(self.random_state)
                 net = self._build_net(
@@ -770,6 +781,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     %(l2)s
 
+    %(feature_l1)s
+
     %(dropout)s
 
     label_smoothing : float, default=0.0
@@ -872,6 +885,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         activation="relu",
         l1=0.0,
         l2=1e-4,
+        feature_l1=0.0,
         dropout=0.0,
         label_smoothing=0.0,
         augment=None,
@@ -900,6 +914,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.activation = activation
         self.l1 = l1
         self.l2 = l2
+        self.feature_l1 = feature_l1
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.augment = augment
@@ -1226,6 +1241,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(l2)s
 
+    %(feature_l1)s
+
     %(dropout)s
 
     %(augment)s
@@ -1312,6 +1329,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         loss="squared_error",
         l1=0.0,
         l2=1e-4,
+        feature_l1=0.0,
         dropout=0.0,
         augment=None,
         early_stopping=False,
@@ -1339,6 +1357,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.loss = loss
         self.l1 = l1
         self.l2 = l2
+        self.feature_l1 = feature_l1
         self.dropout = dropout
         self.augment = augment
         self.early_stopping = early_stopping

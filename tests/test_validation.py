@@ -405,8 +405,9 @@ def _bad_calls(task, X, y):
             X, np.full(n, "zzz") if y.dtype.kind == "U" else np.full(n, 99))
     else:
         calls["divergence in the first epoch"] = lambda e: e.set_params(
-            learning_rate_init=1e6, optimizer="sgd").fit(X, y * 1e200)
-        calls["partial_fit diverges"] = lambda e: e.partial_fit(X * 1e150, y * 1e200)
+            learning_rate_init=1e6, optimizer="sgd").fit(X + 1e150, y * 1e200 + 1e200)
+        calls["partial_fit diverges"] = lambda e: e.partial_fit(
+            (X + 1) * 1e150, (y + 1) * 1e200)
     return calls
 
 
@@ -456,6 +457,7 @@ INVALID = {
     "validation_fraction": [0.0, 1.0, -0.5, 1.5, "0.1", None],
     "n_iter_no_change": [0, -1, 1.5, "10", None, -np.inf],
     "scoring": [3, "no_such_scorer", ["accuracy"]],
+    "feature_l1": [-0.1, "0.1", None, np.nan],
     "shuffle": ["yes", 2, None],
     "loss": ["absolute_error", None, 1],
     "tol": [-1e-4, "1e-4", None, np.nan],
