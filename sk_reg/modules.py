@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._images import resolve_input_shape
+from ._sparse import CSRLinear
 
 __all__ = ["MLP", "ConvNet", "Dropout", "build_module"]
 
@@ -129,12 +130,13 @@ def _make_mlp(
     layers: list[nn.Module] = []
     n_in = n_features
     for width in hidden_layer_sizes:
-        layers.append(nn.Linear(n_in, int(width)))
+        # The first layer also multiplies sparse (CSR) batches directly.
+        layers.append((nn.Linear if layers else CSRLinear)(n_in, int(width)))
         layers.append(_ACTIVATIONS[activation]())
         if dropout > 0:
             layers.append(Dropout(dropout))
         n_in = int(width)
-    layers.append(nn.Linear(n_in, n_outputs))
+    layers.append((nn.Linear if layers else CSRLinear)(n_in, n_outputs))
     return nn.Sequential(*layers)
 
 
