@@ -118,7 +118,11 @@ class CSRLinear(nn.Linear):
 
     Dense input goes through :class:`torch.nn.Linear` unchanged; a
     ``torch.sparse_csr`` input is multiplied without densifying it. Same
-    parameters and state dict as :class:`torch.nn.Linear`.
+    parameters and state dict as :class:`torch.nn.Linear`. The estimators hand
+    sparse ``X`` to a module as CSR batches only when it is a
+    :class:`torch.nn.Sequential` whose first layer is a ``CSRLinear`` (as the
+    :class:`~sk_reg.modules.MLP` builder makes); any other module gets
+    densified batches.
 
     Parameters
     ----------
@@ -131,10 +135,16 @@ class CSRLinear(nn.Linear):
     bias : bool, default=True
         Whether to learn an additive bias.
 
+    device : torch.device, default=None
+        Device of the parameters.
+
+    dtype : torch.dtype, default=None
+        Dtype of the parameters.
+
     Examples
     --------
     >>> import torch
-    >>> from sk_reg._sparse import CSRLinear
+    >>> from sk_reg.modules import CSRLinear
     >>> layer = CSRLinear(3, 2).double()
     >>> X = torch.tensor([[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
     >>> torch.allclose(layer(X.to_sparse_csr()), layer(X))
@@ -157,7 +167,7 @@ class CSRLinear(nn.Linear):
         Examples
         --------
         >>> import torch
-        >>> from sk_reg._sparse import CSRLinear
+        >>> from sk_reg.modules import CSRLinear
         >>> CSRLinear(4, 3)(torch.zeros(2, 4).to_sparse_csr()).shape
         torch.Size([2, 3])
         """

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from ._images import resolve_input_shape
 from ._sparse import CSRLinear
 
-__all__ = ["MLP", "ConvNet", "Dropout", "build_module"]
+__all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout", "build_module"]
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -145,6 +145,8 @@ class MLP(BaseEstimator):
 
     Each hidden layer is ``Linear -> activation -> Dropout(dropout)``; the
     output layer is linear (logits for classifiers, values for regressors).
+    The first layer is a :class:`CSRLinear`, so sparse ``X`` reaches it as
+    sparse batches.
 
     Parameters
     ----------
@@ -164,7 +166,7 @@ class MLP(BaseEstimator):
     >>> net = MLP(hidden_layer_sizes=(8,)).build(n_features=4, n_outputs=3)
     >>> net
     Sequential(
-      (0): Linear(in_features=4, out_features=8, bias=True)
+      (0): CSRLinear(in_features=4, out_features=8, bias=True)
       (1): ReLU()
       (2): Linear(in_features=8, out_features=3, bias=True)
     )
