@@ -833,8 +833,9 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numpy array or pandas DataFrame), or images of
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numpy array, pandas DataFrame or scipy sparse
+            matrix, kept sparse), or images of
             shape (n_samples, C, H, W) (see ``input_shape``).
 
         y : array-like of shape (n_samples,)
@@ -867,7 +868,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data.
 
         y : array-like of shape (n_samples,)
@@ -901,7 +902,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -924,7 +925,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -946,7 +947,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1136,8 +1137,9 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numpy array or pandas DataFrame), or images of
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numpy array, pandas DataFrame or scipy sparse
+            matrix, kept sparse), or images of
             shape (n_samples, C, H, W) (see ``input_shape``).
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -1170,7 +1172,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -1198,7 +1200,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
