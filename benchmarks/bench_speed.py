@@ -539,8 +539,9 @@ def bench_sparse(args):
                                    args.sparse_epochs, args.random_seed])]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 runs[model].append(json.loads(out.stdout.strip().splitlines()[-1]))
-        ref = statistics.median(r["s_per_epoch"] for r in runs.get("MLPClassifier", []))\
-            if "MLPClassifier" in runs else None
+        ref = None
+        if "MLPClassifier" in runs:
+            ref = statistics.median(r["s_per_epoch"] for r in runs["MLPClassifier"])
         for model, results in runs.items():
             sec = statistics.median(r["s_per_epoch"] for r in results)
             peaks = [r["peak_mb"] for r in results]
