@@ -29,6 +29,14 @@ pass (with softmax, to numpy) in 65536-row chunks and in sk_reg's own chunk
 size, single-row ``predict`` latency, and, in a fresh subprocess (clean RSS), the peak memory of fitting a
 float64 ``--memory-rows x --memory-features`` array.
 
+Sparse input: on a TF-IDF matrix (``TfidfTransformer`` of synthetic word
+counts with Zipf-like word frequencies, ``--sparse-shapes rows x vocabulary x
+words per row``) kept in CSR, MLP's defaults ((100,), batch 200, Adam 1e-3,
+no penalty) for sk_reg (CSR batches into the first layer), sk_reg with a
+plain ``nn.Linear`` first layer (batches densified) and MLPClassifier; each
+fit in a fresh process: CPU s/epoch and the growth of the peak RSS during the
+fit, against the size the matrix would have dense.
+
 Usage::
 
     python benchmarks/bench_speed.py                 # full run, ~10 minutes
@@ -90,9 +98,11 @@ import warnings
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 from torch import nn
@@ -460,6 +470,92 @@ def bench_memory(args):
     return "\n".join(lines)
 
 
+# -- sparse input -------------------------------------------------------------
+SPARSE_MODELS = ["sk_reg", "sk_reg dense batches", "MLPClassifier"]
+
+
+def tfidf_matrix(rows, vocabulary, words, seed, n_classes=5):
+    """A CSR TF-IDF matrix of synthetic documents and labels it determines."""
+    rng = np.random.default_rng(seed)
+    freq = 1.0 / (np.arange(vocabulary) + 10.0)  # Zipf-like word frequencies
+    cols = rng.choice(vocabulary, size=rows * words, p=freq / freq.sum())
+    counts = sp.csr_matrix(
+        (np.ones(rows * words), cols, np.arange(0, rows * words + 1, words)),
+        shape=(rows, vocabulary))
+    counts.sum_duplicates()
+    X = TfidfTransformer().fit_transform(counts)
+    y = np.asarray(X @ rng.standard_normal((vocabulary, n_classes))).argmax(1)
+    return X, y
+
+
+class _DenseBatchMLP(nn.Sequential):
+    """MLP's architecture with a plain ``nn.Linear`` first layer: sk_reg then
+    densifies every CSR batch (what any custom module gets)."""
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__(nn.Linear(n_features, 100), nn.ReLU(),
+                         nn.Linear(100, n_outputs))
+
+
+def _sparse_child(rows, vocabulary, words, model, epochs, seed):
+    """Runs in a fresh interpreter: fit on CSR input, print time and RSS as JSON."""
+    torch.set_num_threads(1)
+    X, y = tfidf_matrix(rows, vocabulary, words, seed)
+    common = dict(batch_size=200, learning_rate_init=LR, max_iter=epochs, tol=0.0,
+                  n_iter_no_change=10**6, random_state=seed)
+    if model == "MLPClassifier":
+        est = MLPClassifier((100,), alpha=0.0, **common)
+    else:
+        extra = {"module": _DenseBatchMLP} if model == "sk_reg dense batches" else {}
+        est = RegularizedNetClassifier((100,), l2=0.0, **common, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X[:400], y[:400])  # lazy imports and first-call allocations
+        with _PeakRSS() as peak:
+            seconds, _ = _cpu_time(lambda: est.fit(X, y))
+    csr_mb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+    print(json.dumps({"s_per_epoch": seconds / epochs, "peak_mb": peak.mb,
+                      "csr_mb": csr_mb, "nnz": X.nnz, "train_acc": est.score(X, y)}))
+
+
+def bench_sparse(args):
+    lines = [
+        "Sparse input: TF-IDF CSR matrices (rows x vocabulary, stored values), "
+        f"MLP defaults ((100,), batch 200), {args.sparse_epochs} epoch(s), each fit "
+        f"in a fresh process; medians of {args.sparse_repeats} interleaved repeats",
+        "",
+        "| data | dense MB (float64) | CSR MB | model | s/epoch | x MLPClassifier "
+        "| peak RSS growth MB | train acc |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rng = np.random.default_rng(args.random_seed)
+    for shape in args.sparse_shapes:
+        rows, vocabulary, words = (int(v) for v in shape.split("x"))
+        runs = {m: [] for m in args.sparse_models}
+        for _ in range(args.sparse_repeats):
+            for model in rng.permutation(args.sparse_models):
+                cmd = [sys.executable, os.path.abspath(__file__), "--sparse-child",
+                       json.dumps([rows, vocabulary, words, str(model),
+                                   args.sparse_epochs, args.random_seed])]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                runs[model].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        ref = None
+        if "MLPClassifier" in runs:
+            ref = statistics.median(r["s_per_epoch"] for r in runs["MLPClassifier"])
+        for model, results in runs.items():
+            sec = statistics.median(r["s_per_epoch"] for r in results)
+            peaks = [r["peak_mb"] for r in results]
+            peak = "n/a" if None in peaks else f"{statistics.median(peaks):.0f}"
+            first = results[0]
+            lines.append(
+                f"| {rows} x {vocabulary}, {first['nnz']} stored | "
+                f"{rows * vocabulary * 8 / 2**20:,.0f} | {first['csr_mb']:.1f} | "
+                f"{model} | {sec:.3f} | "
+                f"{'' if ref is None else f'{sec / ref:.2f}'} | {peak} | "
+                f"{first['train_acc']:.3f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=["synthetic", "digits"],
@@ -475,13 +571,21 @@ def main(argv=None):
     parser.add_argument("--memory-rows", type=int, default=1_000_000)
     parser.add_argument("--memory-features", type=int, default=50)
     parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--sparse-shapes", nargs="*",
+                        default=["20000x20000x50", "100000x50000x10"],
+                        help="TF-IDF matrices as ROWSxVOCABULARYxWORDS_PER_ROW")
+    parser.add_argument("--sparse-models", nargs="*", default=SPARSE_MODELS,
+                        choices=SPARSE_MODELS)
+    parser.add_argument("--sparse-epochs", type=int, default=1)
+    parser.add_argument("--sparse-repeats", type=int, default=3)
     parser.add_argument("--rows", nargs="*", help="only training rows containing one "
                         "of these substrings (the baselines are always kept)")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["training", "predict", "memory"])
+                        choices=["training", "predict", "memory", "sparse"])
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes, one repeat: checks that the script runs")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--sparse-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -490,10 +594,15 @@ def main(argv=None):
     if args.memory_child:
         _memory_child(*json.loads(args.memory_child))
         return
+    if args.sparse_child:
+        _sparse_child(*json.loads(args.sparse_child))
+        return
     if args.smoke:
         args.n_samples, args.n_test, args.n_features = 2000, 500, 10
         args.epochs, args.repeats, args.predict_rows = 1, 1, 5000
         args.latency_calls, args.memory_rows, args.memory_features = 20, 20_000, 10
+        args.sparse_shapes, args.sparse_repeats = ["2000x1000x10"], 1
+        args.sparse_models = ["sk_reg", "MLPClassifier"]
     if args.rows:
         args.rows = list(args.rows) + [
             "raw torch loop", "sk_reg RegularizedNetClassifier", "MLPClassifier"]
@@ -511,6 +620,9 @@ def main(argv=None):
     if "memory" not in args.skip:
         print()
         print(bench_memory(args), flush=True)
+    if "sparse" not in args.skip:
+        print()
+        print(bench_sparse(args), flush=True)
 
 
 if __name__ == "__main__":

@@ -250,8 +250,9 @@ _FAULTS = """A call to ``fit`` or ``partial_fit`` that raises (bad data, a bad
     ``ValueError`` instead. A ``KeyboardInterrupt`` in the middle of an epoch
     keeps the model of the last completed epoch, with a warning, and ``fit``
     can be called again; before any epoch of the call completed it
-    propagates. Sparse input is refused (densify it with ``.toarray()``), as
-    are values beyond float32's range for a float32 model.
+    propagates. Values beyond float32's range are refused for a float32
+    model, and sparse ``X`` for an image model (``input_shape`` or a
+    convolutional module).
 
     Pickle and joblib work (skorch maps a net trained on CUDA to the CPU when
     it is unpickled where CUDA is unavailable); :func:`sk_reg.save` and

@@ -17,6 +17,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
+from ._sparse import csr_rows, is_csr, takes_csr
 from .modules import first_linear_weight
 from .penalties import (
     group_l1_penalty,
@@ -47,10 +48,10 @@ class _TensorDataset(torch.utils.data.Dataset):
         """``(X, y, w)`` of the given rows (all rows for None)."""
         if indices is None:
             return self.X, self.y, self.w
-        return tuple(
-            None if t is None else t.index_select(0, indices)
-            for t in (self.X, self.y, self.w)
-        )
+        X = csr_rows(self.X, indices) if is_csr(self.X) else self.X.index_select(
+            0, indices)
+        return (X, *(None if t is None else t.index_select(0, indices)
+                     for t in (self.y, self.w)))
 
     def subset(self, indices):
         indices = torch.as_tensor(indices, dtype=torch.long)
@@ -60,12 +61,17 @@ class _TensorDataset(torch.utils.data.Dataset):
 
 
 class _SliceIterator:
-    """Yield ``(X, y, w)`` batches as slices (or gathers) of the tensors."""
+    """Yield ``(X, y, w)`` batches as slices (or gathers) of the tensors.
 
-    def __init__(self, dataset, batch_size, rng=None):
+    A CSR ``X`` gives CSR batches, densified when ``densify`` is set (modules
+    other than the built-in MLP).
+    """
+
+    def __init__(self, dataset, batch_size, rng=None, densify=False):
         self.dataset = dataset
         self.batch_size = batch_size
         self.rng = rng  # shuffles when given
+        self.densify = densify
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
@@ -77,6 +83,9 @@ class _SliceIterator:
         if self.rng is not None:
             perm = torch.from_numpy(self.rng.permutation(n)).to(ds.X.device)
             order = perm if order is None else order[perm]
+        if is_csr(ds.X):
+            yield from self._csr_batches(order)
+            return
         for start in range(0, n, bs):
             if order is None:
                 rows = slice(start, start + bs)
@@ -93,6 +102,19 @@ class _SliceIterator:
                     None if ds.y is None else ds.y.index_select(0, rows),
                     None if ds.w is None else ds.w.index_select(0, rows),
                 )
+
+    def _csr_batches(self, order):
+        ds = self.dataset
+        if order is None:
+            order = torch.arange(len(ds), device=ds.X.device)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            Xb = csr_rows(ds.X, rows)
+            yield (
+                Xb.to_dense() if self.densify else Xb,
+                None if ds.y is None else ds.y.index_select(0, rows),
+                None if ds.w is None else ds.w.index_select(0, rows),
+            )
 
 
 class _HoldoutSplit:
@@ -311,9 +333,11 @@ class _RegularizedNet(NeuralNet):
         raise TypeError("sk_reg nets are fed _TensorDataset objects only.")
 
     def get_iterator(self, dataset, training=False):
+        densify = not takes_csr(self.module_)
         if training:
-            return _SliceIterator(dataset, self.batch_size, rng=self.shuffle_rng_)
-        return _SliceIterator(dataset, self.predict_batch_size)
+            return _SliceIterator(dataset, self.batch_size, rng=self.shuffle_rng_,
+                                  densify=densify)
+        return _SliceIterator(dataset, self.predict_batch_size, densify=densify)
 
     def check_data(self, X, y=None):
         pass
@@ -332,6 +356,8 @@ class _RegularizedNet(NeuralNet):
             self._set_training(True)
         Xb, yb, wb = batch
         if self.augment is not None:
+            if is_csr(Xb) and not self.augment.takes_csr:
+                Xb = Xb.to_dense()
             if self.augment.mixes_targets:
                 yb = self.criterion_.soft_targets(yb, self.n_outputs, Xb.dtype)
             Xb, yb = self.augment(Xb, yb)
@@ -424,12 +450,26 @@ class _RegularizedNet(NeuralNet):
         if self.module_.training:  # train() recurses in Python: skip if set
             self.module_.train(False)
         with torch.inference_mode():
+            if is_csr(X):
+                return self._predict_csr(X)
             if len(X) <= self.predict_batch_size:
                 return self.module_(X)
             return torch.cat(
                 [self.module_(X[s:s + self.predict_batch_size])
                  for s in range(0, len(X), self.predict_batch_size)]
             )
+
+    def _predict_csr(self, X):
+        sparse = takes_csr(self.module_)
+        chunk = self.predict_batch_size
+        if not sparse:  # densified chunks of at most ~2**22 values
+            chunk = max(1, min(chunk, (1 << 22) // max(X.shape[1], 1)))
+        rows = torch.arange(len(X), device=X.device)
+        outputs = []
+        for start in range(0, len(X), chunk):
+            Xb = csr_rows(X, rows[start:start + chunk])
+            outputs.append(self.module_(Xb if sparse else Xb.to_dense()))
+        return torch.cat(outputs)
 
 
 class _ValidationScorer:

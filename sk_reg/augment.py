@@ -27,6 +27,13 @@ with a single :func:`torch.nn.functional.affine_grid` /
 :func:`~torch.nn.functional.grid_sample` call, and the box transforms build
 their masks by broadcasting. Dtype and device are those of the batch.
 
+*Sparse X.* Batches of sparse ``X`` stay sparse (``torch.sparse_csr``)
+through the augmentations that set ``takes_csr = True``: :class:`GaussianNoise`
+perturbs the stored entries only (an absent word stays absent), and
+:class:`Mixup` mixes two rows into the weighted union of their entries, which
+equals mixing the densified rows. Any other augmentation receives the batch
+densified.
+
 *Why not kornia.* kornia (``kornia.augmentation``) offers the same batched,
 per-sample, on-device transforms and many more. We checked kornia 0.9.0 here:
 it installs beside the CPU torch 2.13 wheel (with its native ``kornia_rs``
@@ -63,6 +70,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.metaestimators import _BaseComposition
 from torch.nn import functional as F
+
+from ._sparse import csr_rows, csr_with_values, is_csr, scale_rows
 
 __all__ = [
     "BaseAugmentation",
@@ -101,6 +110,9 @@ class BaseAugmentation(BaseEstimator):
 
     #: Whether the transform needs (and returns) one-hot / soft class targets.
     mixes_targets = False
+    #: Whether ``__call__`` accepts sparse (``torch.sparse_csr``) batches of
+    #: sparse ``X``; other transforms receive the batch densified.
+    takes_csr = False
     _parameter_constraints: dict = {}
 
     def check_input(self, n_features, input_shape=None):
@@ -131,7 +143,8 @@ class GaussianNoise(BaseAugmentation):
     the units of ``X``, so standardise the features first (for example with a
     :class:`~sklearn.preprocessing.StandardScaler` in the same pipeline).
     Equivalent in expectation to a Tikhonov (L2-type) penalty on the
-    input-output Jacobian (Bishop, 1995).
+    input-output Jacobian (Bishop, 1995). On sparse ``X`` only the stored
+    (non-zero) entries get noise, so the batch stays sparse.
 
     Parameters
     ----------
@@ -157,9 +170,14 @@ class GaussianNoise(BaseAugmentation):
     def __init__(self, std=0.1):
         self.std = std
 
+    takes_csr = True
+
     def __call__(self, X, y):
         if self.std == 0:
             return X, y
+        if is_csr(X):  # noise on the stored entries only: zeros stay zero
+            values = X.values()
+            return csr_with_values(X, values + self.std * torch.randn_like(values)), y
         return X + self.std * torch.randn_like(X), y
 
 
@@ -191,7 +209,8 @@ class Mixup(BaseAugmentation):
 
     For classifiers ``y`` is the one-hot target, so the loss sees soft
     targets (Zhang et al., 2018). For regressors the targets are mixed
-    directly.
+    directly. Sparse batches are mixed sparsely (the result holds the union
+    of both rows' entries).
 
     Parameters
     ----------
@@ -226,10 +245,16 @@ class Mixup(BaseAugmentation):
     def __init__(self, alpha=0.2):
         self.alpha = alpha
 
+    takes_csr = True
+
     def __call__(self, X, y):
         lam, perm = _draw_pairs(X, self.alpha)
-        return (_mix(X, X.index_select(0, perm), lam),
-                _mix(y, y.index_select(0, perm), lam))
+        if is_csr(X):  # the weighted union of both rows' entries, still sparse
+            X_mixed = (scale_rows(X, lam.to(X.dtype))
+                       + scale_rows(csr_rows(X, perm), (1 - lam).to(X.dtype)))
+        else:
+            X_mixed = _mix(X, X.index_select(0, perm), lam)
+        return X_mixed, _mix(y, y.index_select(0, perm), lam)
 
 
 class Compose(_BaseComposition, BaseAugmentation):
@@ -334,8 +359,12 @@ class Compose(_BaseComposition, BaseAugmentation):
         for _, aug in self.steps:
             aug.check_input(n_features, input_shape)
 
+    takes_csr = True
+
     def __call__(self, X, y):
         for _, aug in self.steps:
+            if is_csr(X) and not aug.takes_csr:
+                X = X.to_dense()
             X, y = aug(X, y)
         return X, y
 

@@ -8,6 +8,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -45,6 +46,7 @@ from ._net import (
     _TensorDataset,
 )
 from ._state import fitted_state, set_fitted_state
+from ._sparse import csr_tensor_to_scipy, is_csr, scipy_to_csr_tensor
 from .augment import BaseAugmentation, prepare_augment, resolve_augment
 from .callbacks import EpochLogger
 from .modules import MLP, ConvNet, build_module, first_linear_weight
@@ -59,6 +61,9 @@ _OPTIMIZERS = {
 
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+# Formats kept as they are by validation (others become CSR); training uses CSR.
+_SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 
 def _with_fused_step(opt_cls, opt_kwargs, device):
@@ -330,11 +335,29 @@ class _BaseRegularizedNet(BaseEstimator):
         )
         X, y = validate_data(
             self, X, y, reset=reset, dtype=(np.float64, np.float32),
+            accept_sparse=_SPARSE_FORMATS,
             multi_output=True, y_numeric=self._y_numeric,
         )
+        if sp.issparse(X):
+            self._check_sparse_supported(shape if reset else self._input_shape)
         if reset:
             self._input_shape = resolve_input_shape(shape, X.shape[1])
         return X, y
+
+    def _images_expected(self, input_shape):
+        """Whether the model reads rows as images (so sparse X cannot work)."""
+        return input_shape is not None or isinstance(self.module, (str, ConvNet))
+
+    def _check_sparse_supported(self, input_shape):
+        if not self._images_expected(input_shape):
+            return
+        what = (f"input_shape={tuple(input_shape)!r}" if input_shape is not None
+                else f"module={self.module!r}")
+        raise ValueError(
+            f"Sparse X cannot be used as images ({what}): image modules and "
+            "augmentations need dense pixels. Pass a dense array (X.toarray()) "
+            "or fit a tabular model (no input_shape)."
+        )
 
     def _compute_dtype(self, X):
         if self.dtype is not None:
@@ -343,16 +366,20 @@ class _BaseRegularizedNet(BaseEstimator):
 
     @staticmethod
     def _to_tensor(X, dtype, device):
-        if dtype == torch.float32 and X.dtype == np.float64 and X.size:
+        # Sparse X: only its stored values are checked and converted.
+        values = X.data if sp.issparse(X) else X
+        if dtype == torch.float32 and values.dtype == np.float64 and values.size:
             # Beyond float32's range the cast gives inf, and inf gives nan.
             # max/min rather than np.abs(X).max(): no temporary the size of X.
-            largest = max(X.max(), -X.min())
+            largest = max(values.max(), -values.min())
             if largest > np.finfo(np.float32).max:
                 raise ValueError(
                     f"Input contains values too large for float32 (largest "
                     f"magnitude {largest:.3g}), the compute dtype of this model. "
                     "Rescale the data or use dtype='float64'."
                 )
+        if sp.issparse(X):
+            return scipy_to_csr_tensor(X, _NUMPY_DTYPES[dtype], device)
         X = np.ascontiguousarray(X, dtype=_NUMPY_DTYPES[dtype])
         if not X.flags.writeable:
             # torch refuses to wrap read-only memory (memmaps, shared arrays)
@@ -620,10 +647,9 @@ class _BaseRegularizedNet(BaseEstimator):
         scorer = check_scoring(self, self.scoring)
 
         def score(dataset):
-            X, y_enc, w = (
-                None if t is None else t.cpu().numpy()
-                for t in dataset.rows(dataset.indices)
-            )
+            X, y_enc, w = dataset.rows(dataset.indices)
+            X = csr_tensor_to_scipy(X) if is_csr(X) else X.cpu().numpy()
+            y_enc, w = (None if t is None else t.cpu().numpy() for t in (y_enc, w))
             kwargs = {} if w is None else {"sample_weight": w}
             with warnings.catch_warnings():
                 # Rows are numpy here even when fit saw a DataFrame.
@@ -722,7 +748,10 @@ class _BaseRegularizedNet(BaseEstimator):
     def _forward(self, X):
         check_is_fitted(self)
         X, _ = images_as_rows(X, self._input_shape, infer=False)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
+                          accept_sparse=_SPARSE_FORMATS)
+        if sp.issparse(X):
+            self._check_sparse_supported(self._input_shape)
         return self.net_.predict_raw(self._to_tensor(X, self._dtype, self.net_.device))
 
     @property
@@ -748,7 +777,7 @@ class _BaseRegularizedNet(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = not self._images_expected(self.input_shape)
         tags.input_tags.allow_nan = False
         return tags
 
@@ -1060,8 +1089,9 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numpy array or pandas DataFrame), or images of
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numpy array, pandas DataFrame or scipy sparse
+            matrix, kept sparse), or images of
             shape (n_samples, C, H, W) (see ``input_shape``).
 
         y : array-like of shape (n_samples,)
@@ -1095,7 +1125,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data.
 
         y : array-like of shape (n_samples,)
@@ -1134,7 +1164,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1159,7 +1189,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1184,7 +1214,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -1419,8 +1449,9 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (numpy array or pandas DataFrame), or images of
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numpy array, pandas DataFrame or scipy sparse
+            matrix, kept sparse), or images of
             shape (n_samples, C, H, W) (see ``input_shape``).
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -1454,7 +1485,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -1482,7 +1513,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns

@@ -24,8 +24,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._images import resolve_input_shape
+from ._sparse import CSRLinear
 
-__all__ = ["MLP", "ConvNet", "Dropout", "build_module"]
+__all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout", "build_module"]
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -141,12 +142,13 @@ def _make_mlp(
     layers: list[nn.Module] = []
     n_in = n_features
     for width in hidden_layer_sizes:
-        layers.append(nn.Linear(n_in, int(width)))
+        # The first layer also multiplies sparse (CSR) batches directly.
+        layers.append((nn.Linear if layers else CSRLinear)(n_in, int(width)))
         layers.append(_ACTIVATIONS[activation]())
         if dropout > 0:
             layers.append(Dropout(dropout))
         n_in = int(width)
-    layers.append(nn.Linear(n_in, n_outputs))
+    layers.append((nn.Linear if layers else CSRLinear)(n_in, n_outputs))
     return nn.Sequential(*layers)
 
 
@@ -155,6 +157,8 @@ class MLP(BaseEstimator):
 
     Each hidden layer is ``Linear -> activation -> Dropout(dropout)``; the
     output layer is linear (logits for classifiers, values for regressors).
+    The first layer is a :class:`CSRLinear`, so sparse ``X`` reaches it as
+    sparse batches.
 
     Parameters
     ----------
@@ -181,7 +185,7 @@ class MLP(BaseEstimator):
     >>> net = MLP(hidden_layer_sizes=(8,)).build(n_features=4, n_outputs=3)
     >>> net
     Sequential(
-      (0): Linear(in_features=4, out_features=8, bias=True)
+      (0): CSRLinear(in_features=4, out_features=8, bias=True)
       (1): ReLU()
       (2): Linear(in_features=8, out_features=3, bias=True)
     )

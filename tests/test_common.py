@@ -24,7 +24,10 @@ _WEIGHT_REASON = (
 
 def _expected_failed_checks(estimator):
     if estimator.dropout > 0 or estimator.augment or estimator.early_stopping:
-        return {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON}
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_REASON,
+        }
     return {}
 
 

@@ -13,7 +13,6 @@ import traceback
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from _helpers import assert_same_tree
 from hypothesis import HealthCheck, given, settings
@@ -352,34 +351,6 @@ def test_unseen_labels_in_partial_fit(n_known, unseen):
     with pytest.raises(ValueError) as excinfo:
         est.partial_fit(X, y)
     assert_clean_error(excinfo, "classes must be passed")
-
-
-# --- sparse --------------------------------------------------------------------------
-
-SPARSE = [sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.lil_matrix, sp.csr_array]
-
-
-@pytest.mark.parametrize("make", SPARSE, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("task", sorted(ESTIMATORS))
-def test_sparse_input_is_refused_with_sklearns_message(task, make):
-    """Sparse input is not supported (tags say so); the refusal is scikit-learn's
-    message, which tells the user to densify explicitly."""
-    X = np.eye(6)
-    y = np.arange(6) % 2
-    est = ESTIMATORS[task](**TINY)
-    for call in (lambda: est.fit(make(X), y),
-                 lambda: est.partial_fit(make(X), y, **(
-                     {"classes": [0, 1]} if task == "classifier" else {}))):
-        with pytest.raises(TypeError) as excinfo:
-            call()
-        assert_clean_error(excinfo, r"Sparse data was passed.*dense data is "
-                                    r"required.*\.toarray\(\)")
-        assert_unfitted(est)
-    est.fit(X, y)
-    with pytest.raises(TypeError) as excinfo:
-        est.predict(make(X))
-    assert_clean_error(excinfo, "Sparse data was passed")
-    assert est.__sklearn_tags__().input_tags.sparse is False
 
 
 # --- a failed fit leaves the estimator as it was ------------------------------
