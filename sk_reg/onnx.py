@@ -53,7 +53,11 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 from skl2onnx import update_registered_converter
-from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+from skl2onnx.common.data_types import (
+    DoubleTensorType,
+    FloatTensorType,
+    Int64TensorType,
+)
 from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 from torch import nn
 
@@ -63,6 +67,7 @@ from .modules import Dropout
 __all__ = []
 
 _ONNX_TYPES = {torch.float32: TensorProto.FLOAT, torch.float64: TensorProto.DOUBLE}
+_NUMPY_TYPES = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64}
 _ACTIVATION_OPS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid"}
 # The newest opset the TorchScript exporter writes.
 _TORCH_MAX_OPSET = 20
@@ -71,22 +76,8 @@ _TORCH_MAX_OPSET = 20
 # -- shape calculators -------------------------------------------------------
 def _check_classifier(est):
     classes = est.classes_
-    # Multilabel (2-D y, one sigmoid per label) is not converted yet; any of
-    # these marks it.
-    multilabel = (
-        getattr(est, "_y_ndim", 1) == 2
-        or getattr(est, "multilabel_", False)
-        or getattr(est, "_multilabel", False)
-    )
-    if (
-        multilabel
-        or not isinstance(classes, np.ndarray)
-        or (est.net_.n_outputs != len(classes))
-    ):
-        raise NotImplementedError(
-            "sk_reg.onnx converts binary and multiclass classifiers (a softmax over "
-            "classes_); multilabel classifiers are not supported yet."
-        )
+    if est._multilabel:
+        return
     if classes.dtype.kind not in "biuUO" or (
         classes.dtype.kind == "O" and not all(isinstance(c, str) for c in classes)
     ):
@@ -97,8 +88,18 @@ def _check_classifier(est):
 
 
 def _classifier_shapes(operator):
-    _check_classifier(operator.raw_operator)
-    calculate_linear_classifier_output_shapes(operator)
+    est = operator.raw_operator
+    _check_classifier(est)
+    if not est._multilabel:
+        calculate_linear_classifier_output_shapes(operator)
+        return
+    # Multilabel: the 0/1 indicator matrix and the per-label probabilities.
+    n, n_labels = operator.inputs[0].get_first_dimension(), len(est.classes_)
+    in_type = operator.inputs[0].type
+    proba_cls = DoubleTensorType if isinstance(in_type, DoubleTensorType) else (
+        FloatTensorType)
+    operator.outputs[0].type = Int64TensorType([n, n_labels])
+    operator.outputs[1].type = proba_cls([n, n_labels])
 
 
 def _regressor_shapes(operator):
@@ -330,6 +331,9 @@ def _to_output(scope, container, name, compute, variable):
 # -- converters ------------------------------------------------------------------
 def _convert_classifier(scope, operator, container):
     est = operator.raw_operator
+    if est._multilabel:
+        _convert_multilabel(scope, operator, container)
+        return
     logits, compute = _network_output(scope, operator, container)
     proba = scope.get_unique_variable_name("proba")
     container.add_node(
@@ -364,8 +368,28 @@ def _convert_classifier(scope, operator, container):
     )
 
 
+def _convert_multilabel(scope, operator, container):
+    """One sigmoid per label; a label is on where its logit is positive."""
+    logits, compute = _network_output(scope, operator, container)
+    proba = _unary(scope, container, "Sigmoid", logits)
+    _to_output(scope, container, proba, compute, operator.outputs[1])
+    zero = _add_array(scope, container, "zero", np.zeros(1, _NUMPY_TYPES[compute]))
+    positive = scope.get_unique_variable_name("positive")
+    container.add_node("Greater", [logits, zero], positive,
+                       name=scope.get_unique_operator_name("Greater"))
+    _to_output(scope, container, positive, TensorProto.BOOL, operator.outputs[0])
+
+
+def _unary(scope, container, op, x):
+    out = scope.get_unique_variable_name(op.lower())
+    container.add_node(op, [x], out, name=scope.get_unique_operator_name(op))
+    return out
+
+
 def _convert_regressor(scope, operator, container):
     out, compute = _network_output(scope, operator, container)
+    if operator.raw_operator.out_activation_ == "exp":  # loss="poisson"
+        out = _unary(scope, container, "Exp", out)
     _to_output(scope, container, out, compute, operator.outputs[0])
 
 

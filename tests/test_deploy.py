@@ -298,3 +298,31 @@ def test_onnx_refuses_float_class_labels(cancer):
     clf = RegularizedNetClassifier((4,), **FAST).fit(X / X.max(0), y_float)
     with pytest.raises(NotImplementedError, match="integer or string class labels"):
         _onnx_run(clf, (X / X.max(0)).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_onnx_multilabel_classifier(dtype):
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(200, n_classes=4, random_state=0)
+    X = X.astype(dtype)
+    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier(
+        (16,), dropout=0.1, **FAST)).fit(X, Y)
+    labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
+    assert labels.dtype == np.int64 and proba.dtype == dtype
+    np.testing.assert_array_equal(labels, pipe.predict(X))
+    np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-5)
+    if dtype == np.float32:  # onnxruntime's ZipMap takes float32 only
+        labels, maps = _onnx_run(pipe, X)  # a dict per row: label -> proba
+        np.testing.assert_allclose([[row[c] for c in range(4)] for row in maps],
+                                   pipe.predict_proba(X), atol=1e-5)
+
+
+def test_onnx_poisson_regressor_predicts_the_mean(diabetes):
+    X, y = diabetes
+    pipe = make_pipeline(StandardScaler(), RegularizedNetRegressor(
+        (16,), loss="poisson", **FAST)).fit(X, np.abs(y) / 100)
+    (out,) = _onnx_run(pipe, X.astype(np.float32))
+    assert (out > 0).all()
+    pred = pipe.predict(X.astype(np.float32))
+    np.testing.assert_allclose(out.reshape(pred.shape), pred, rtol=1e-5)
