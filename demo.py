@@ -25,12 +25,20 @@ common = dict(hidden_layer_sizes=(256, 256), max_iter=200, random_state=0)
 models = {
     "no regularization": RegularizedNetClassifier(**common, l2=0.0),
     "l2 + dropout + label smoothing + noise + early stopping": RegularizedNetClassifier(
-        **common, l2=1e-3, dropout=0.3, label_smoothing=0.1, augment="noise",
-        early_stopping=True, validation_fraction=0.15, n_iter_no_change=20,
+        **common,
+        l2=1e-3,
+        dropout=0.3,
+        label_smoothing=0.1,
+        augment="noise",
+        early_stopping=True,
+        validation_fraction=0.15,
+        n_iter_no_change=20,
     ),
 }
 print(f"digits: {len(X_train)} training images, {len(X_test)} test images")
 for name, model in models.items():
     model.fit(X_train, y_train)
-    print(f"{name:>55}: test accuracy {model.score(X_test, y_test):.3f} "
-          f"({model.n_iter_} epochs)")
+    print(
+        f"{name:>55}: test accuracy {model.score(X_test, y_test):.3f} "
+        f"({model.n_iter_} epochs)"
+    )

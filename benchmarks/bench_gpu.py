@@ -67,21 +67,48 @@ def training_jobs(args, n_in, n_out):
     e, seed, dev, b = args.epochs, args.random_seed, args.device, args.batch_size
     return {
         "raw torch loop": (
-            lambda: RawLoop(e, seed, batch=b, device=dev), e, b, "tensor"),
+            lambda: RawLoop(e, seed, batch=b, device=dev),
+            e,
+            b,
+            "tensor",
+        ),
         "raw torch loop, Adam(fused=True)": (
-            lambda: RawLoop(e, seed, batch=b, device=dev, fused=True), e, b, "tensor"),
+            lambda: RawLoop(e, seed, batch=b, device=dev, fused=True),
+            e,
+            b,
+            "tensor",
+        ),
         "sk_reg RegularizedNetClassifier": (
-            lambda: _sk_reg(e, seed, batch=b, device=dev), e, b, "numpy"),
+            lambda: _sk_reg(e, seed, batch=b, device=dev),
+            e,
+            b,
+            "numpy",
+        ),
         "sk_reg dropout=0.2": (
-            lambda: _sk_reg(e, seed, batch=b, device=dev, dropout=0.2), e, b, "numpy"),
+            lambda: _sk_reg(e, seed, batch=b, device=dev, dropout=0.2),
+            e,
+            b,
+            "numpy",
+        ),
         "sk_reg l1=1e-4": (
-            lambda: _sk_reg(e, seed, batch=b, device=dev, l1=1e-4), e, b, "numpy"),
+            lambda: _sk_reg(e, seed, batch=b, device=dev, l1=1e-4),
+            e,
+            b,
+            "numpy",
+        ),
         f"sk_reg batch_size={8 * b}": (
-            lambda: _sk_reg(e, seed, batch=8 * b, device=dev), e, 8 * b, "numpy"),
+            lambda: _sk_reg(e, seed, batch=8 * b, device=dev),
+            e,
+            8 * b,
+            "numpy",
+        ),
         # One epoch only: skorch's row-by-row data path is ~5x slower here.
         "skorch NeuralNetClassifier defaults": (
             lambda: _skorch_defaults(1, seed, n_in, n_out, batch=b, device=dev),
-            1, b, "numpy"),
+            1,
+            b,
+            "numpy",
+        ),
     }
 
 
@@ -147,10 +174,15 @@ def main(argv=None):
     import sklearn
     import skorch
 
-    name = (torch.cuda.get_device_name(args.device)
-            if args.device.startswith("cuda") else "CPU")
-    print(f"Device: {name}; torch {torch.__version__}, skorch {skorch.__version__}, "
-          f"scikit-learn {sklearn.__version__}; wall time with synchronize")
+    name = (
+        torch.cuda.get_device_name(args.device)
+        if args.device.startswith("cuda")
+        else "CPU"
+    )
+    print(
+        f"Device: {name}; torch {torch.__version__}, skorch {skorch.__version__}, "
+        f"scikit-learn {sklearn.__version__}; wall time with synchronize"
+    )
     # Random data: throughput does not depend on it, and it is quick to make.
     rng = np.random.default_rng(args.random_seed)
     X = rng.standard_normal((args.n_samples, args.n_features), dtype=np.float32)
@@ -158,8 +190,17 @@ def main(argv=None):
     print()
     print(bench_training(args, X, y), flush=True)
     print()
-    print(bench_predict(args, X, y, timer=_wall(args.device), device=args.device,
-                        batch=args.batch_size), flush=True)
+    print(
+        bench_predict(
+            args,
+            X,
+            y,
+            timer=_wall(args.device),
+            device=args.device,
+            batch=args.batch_size,
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--train-size", type=int, default=300)
     parser.add_argument(
-        "--augments", default=",".join(AUGMENTS),
+        "--augments",
+        default=",".join(AUGMENTS),
         help=f"comma-separated subset of {list(AUGMENTS)}",
     )
     args = parser.parse_args()

@@ -37,7 +37,9 @@ from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
 from sk_reg.modules import MLP
 
 DATA = {
-    "digits": load_digits, "breast_cancer": load_breast_cancer, "wine": load_wine,
+    "digits": load_digits,
+    "breast_cancer": load_breast_cancer,
+    "wine": load_wine,
     "diabetes": load_diabetes,
 }
 
@@ -62,9 +64,11 @@ def _split(name, seed):
 def _row(name, a, b):
     a, b = np.asarray(a), np.asarray(b)
     d = b - a
-    return (f"| {name} | {a.mean():.4f} ± {a.std(ddof=1):.4f} | "
-            f"{b.mean():.4f} ± {b.std(ddof=1):.4f} | {d.mean():+.4f} ± "
-            f"{d.std(ddof=1):.4f} | {(d > 0).sum()}/{len(d)} (ties {(d == 0).sum()}) |")
+    return (
+        f"| {name} | {a.mean():.4f} ± {a.std(ddof=1):.4f} | "
+        f"{b.mean():.4f} ± {b.std(ddof=1):.4f} | {d.mean():+.4f} ± "
+        f"{d.std(ddof=1):.4f} | {(d > 0).sum()}/{len(d)} (ties {(d == 0).sum()}) |"
+    )
 
 
 def compare_init(seeds):
@@ -78,24 +82,31 @@ def compare_init(seeds):
                 pipe = _pipeline(name, seed, module=MLP((100,), "relu", init=init))
                 scores[init].append(pipe.fit(Xtr, ytr).score(Xte, yte))
         print(_row(name, scores["torch"], scores["glorot"]))
-    X, y = make_regression(n_samples=200, n_features=10, bias=20.0, noise=100.0,
-                           random_state=7)
+    X, y = make_regression(
+        n_samples=200, n_features=10, bias=20.0, noise=100.0, random_state=7
+    )
     y = scale(y)
     scores = {"torch": [], "glorot": []}
     for seed in range(seeds):
         for init in scores:
             reg = RegularizedNetRegressor(
-                module=MLP((100,), "relu", init=init), optimizer="sgd",
-                optimizer_kwargs={"momentum": 0}, learning_rate_init=0.01,
-                batch_size=200, max_iter=100, random_state=seed,
+                module=MLP((100,), "relu", init=init),
+                optimizer="sgd",
+                optimizer_kwargs={"momentum": 0},
+                learning_rate_init=0.01,
+                batch_size=200,
+                max_iter=100,
+                random_state=seed,
             )
             scores[init].append(reg.fit(X, y).score(X, y))
     print(_row("plain SGD regression (train R^2)", scores["torch"], scores["glorot"]))
 
 
 def compare_scoring(seeds):
-    print("| data | scoring=None (accuracy) | scoring='loss' | loss - None (paired) "
-          "| loss wins |")
+    print(
+        "| data | scoring=None (accuracy) | scoring='loss' | loss - None (paired) "
+        "| loss wins |"
+    )
     print("|---|---|---|---|---|")
     for name in ("digits", "breast_cancer", "wine"):
         scores = {None: [], "loss": []}

@@ -102,23 +102,30 @@ ESTIMATORS = {
     "l2": ("net", {"l2": [1e-2, 1e-1, 1.0]}, ("classification", "regression")),
     "dropout": ("net", {"dropout": [0.1, 0.3, 0.5]}, ("classification", "regression")),
     "label_smoothing": (
-        "net", {"label_smoothing": [0.05, 0.1, 0.2]}, ("classification",),
+        "net",
+        {"label_smoothing": [0.05, 0.1, 0.2]},
+        ("classification",),
     ),
     "augment": (
-        "net", {"augment": [GaussianNoise(0.1), GaussianNoise(0.3), Mixup(0.2)]},
+        "net",
+        {"augment": [GaussianNoise(0.1), GaussianNoise(0.3), Mixup(0.2)]},
         ("classification", "regression"),
     ),
     "early_stopping": (
-        "net", {"early_stopping": [True], "n_iter_no_change": [10, 20]},
+        "net",
+        {"early_stopping": [True], "n_iter_no_change": [10, 20]},
         ("classification", "regression"),
     ),
     "all (greedy forward)": ("net-greedy", None, ("classification", "regression")),
     "MLP tuned (alpha, early_stopping)": (
-        "mlp", {"alpha": [1e-4, 1e-2, 1e-1, 1.0], "early_stopping": [False, True]},
+        "mlp",
+        {"alpha": [1e-4, 1e-2, 1e-1, 1.0], "early_stopping": [False, True]},
         ("classification", "regression"),
     ),
     "linear (LogisticRegression / Ridge)": (
-        "linear", None, ("classification", "regression"),
+        "linear",
+        None,
+        ("classification", "regression"),
     ),
 }
 
@@ -126,10 +133,14 @@ ESTIMATORS = {
 def make_model(family, task, seed, max_iter):
     """(pipeline, prefix of the tuned step's parameters)."""
     if family in ("net", "net-greedy"):
-        Net = (RegularizedNetClassifier if task == "classification"
-               else RegularizedNetRegressor)
-        est = Net(hidden_layer_sizes=HIDDEN, l2=0.0, max_iter=max_iter,
-                  random_state=seed)
+        Net = (
+            RegularizedNetClassifier
+            if task == "classification"
+            else RegularizedNetRegressor
+        )
+        est = Net(
+            hidden_layer_sizes=HIDDEN, l2=0.0, max_iter=max_iter, random_state=seed
+        )
     elif family == "mlp":
         MLP = MLPClassifier if task == "classification" else MLPRegressor
         est = MLP(hidden_layer_sizes=HIDDEN, max_iter=max_iter, random_state=seed)
@@ -182,7 +193,7 @@ def fit_and_score(pipe, X_train, y_train, X_test, y_test, start, params, prefix)
         "train": float(pipe.score(X_train, y_train)),
         "search_cpu_s": end - start,
         "fit_cpu_s": end - fit_start,
-        "chosen": describe({k[len(prefix):]: v for k, v in params.items()}),
+        "chosen": describe({k[len(prefix) :]: v for k, v in params.items()}),
     }
 
 
@@ -196,17 +207,25 @@ def run_one(name, task, X_train, y_train, X_test, y_test, seed, args):
     start = time.process_time()
     best_params, inner = {}, None
     if grid is not None:
-        search = GridSearchCV(pipe, {prefix + k: v for k, v in grid.items()},
-                              cv=inner_cv(task, seed, args.cv), refit=False,
-                              n_jobs=1, error_score="raise")
+        search = GridSearchCV(
+            pipe,
+            {prefix + k: v for k, v in grid.items()},
+            cv=inner_cv(task, seed, args.cv),
+            refit=False,
+            n_jobs=1,
+            error_score="raise",
+        )
         search.fit(X_train, y_train)
         best_params = search.best_params_
-        inner = (search.best_score_, {k[len(prefix):]: v for k, v in
-                                      best_params.items()},
-                 time.process_time() - start)
+        inner = (
+            search.best_score_,
+            {k[len(prefix) :]: v for k, v in best_params.items()},
+            time.process_time() - start,
+        )
         pipe = clone(pipe).set_params(**best_params)
-    result = fit_and_score(pipe, X_train, y_train, X_test, y_test, start,
-                           best_params, prefix)
+    result = fit_and_score(
+        pipe, X_train, y_train, X_test, y_test, start, best_params, prefix
+    )
     return result, inner
 
 
@@ -229,8 +248,10 @@ def run_greedy(task, X_train, y_train, X_test, y_test, seed, args, singles):
 
     baseline = cv_score({})
     chosen, best = {}, baseline
-    helpful = sorted((inner for inner in singles.values() if inner[0] > baseline),
-                     key=lambda inner: -inner[0])
+    helpful = sorted(
+        (inner for inner in singles.values() if inner[0] > baseline),
+        key=lambda inner: -inner[0],
+    )
     for i, (score, params, _) in enumerate(helpful):
         # The best single regularizer's inner-CV score is already known (same
         # splits, same seed: the fits would be identical).
@@ -240,8 +261,16 @@ def run_greedy(task, X_train, y_train, X_test, y_test, seed, args, singles):
     # Charge the single searches this selection builds on.
     start -= sum(inner[2] for inner in singles.values())
     pipe = clone(pipe).set_params(**{prefix + k: v for k, v in chosen.items()})
-    return fit_and_score(pipe, X_train, y_train, X_test, y_test, start,
-                         {prefix + k: v for k, v in chosen.items()}, prefix)
+    return fit_and_score(
+        pipe,
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        start,
+        {prefix + k: v for k, v in chosen.items()},
+        prefix,
+    )
 
 
 def split(X, y, task, seed, test_size):
@@ -250,8 +279,9 @@ def split(X, y, task, seed, test_size):
     else:
         # Stratify a continuous target on its quintiles.
         strata = np.digitize(y, np.quantile(y, [0.2, 0.4, 0.6, 0.8]))
-    return train_test_split(X, y, test_size=test_size, stratify=strata,
-                            random_state=seed)
+    return train_test_split(
+        X, y, test_size=test_size, stratify=strata, random_state=seed
+    )
 
 
 def summarise(results):
@@ -262,19 +292,24 @@ def summarise(results):
             test = np.array([r["test"] for r in runs])
             train = np.array([r["train"] for r in runs])
             chosen = Counter(r["chosen"] for r in runs).most_common(1)[0]
-            rows.append({
-                "dataset": dataset,
-                "model": name,
-                "test_mean": test.mean(),
-                "test_std": test.std(),
-                "train_mean": train.mean(),
-                "gap_mean": (train - test).mean(),
-                "search_cpu_s": float(np.median([r["search_cpu_s"] for r in runs])),
-                "fit_cpu_s": float(np.median([r["fit_cpu_s"] for r in runs])),
-                "chosen": (f"{chosen[0]} ({chosen[1]}/{len(runs)})"
-                           if chosen[0] else "none"),
-                "n_splits": len(runs),
-            })
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": name,
+                    "test_mean": test.mean(),
+                    "test_std": test.std(),
+                    "train_mean": train.mean(),
+                    "gap_mean": (train - test).mean(),
+                    "search_cpu_s": float(np.median([r["search_cpu_s"] for r in runs])),
+                    "fit_cpu_s": float(np.median([r["fit_cpu_s"] for r in runs])),
+                    "chosen": (
+                        f"{chosen[0]} ({chosen[1]}/{len(runs)})"
+                        if chosen[0]
+                        else "none"
+                    ),
+                    "n_splits": len(runs),
+                }
+            )
     return rows
 
 
@@ -291,18 +326,36 @@ def verdicts(rows, results):
         mlp = by["MLP tuned (alpha, early_stopping)"]
         none = by["no regularization"]
         runs = results[dataset]
-        diff = np.array([g["test"] - m["test"] for g, m in zip(
-            runs["all (greedy forward)"], runs["MLP tuned (alpha, early_stopping)"],
-            strict=True)])
-        gap_diff = np.array([
-            (g["train"] - g["test"]) - (n["train"] - n["test"])
-            for g, n in zip(runs["all (greedy forward)"], runs["no regularization"],
-                            strict=True)])
+        diff = np.array(
+            [
+                g["test"] - m["test"]
+                for g, m in zip(
+                    runs["all (greedy forward)"],
+                    runs["MLP tuned (alpha, early_stopping)"],
+                    strict=True,
+                )
+            ]
+        )
+        gap_diff = np.array(
+            [
+                (g["train"] - g["test"]) - (n["train"] - n["test"])
+                for g, n in zip(
+                    runs["all (greedy forward)"], runs["no regularization"], strict=True
+                )
+            ]
+        )
         beats = greedy["test_mean"] >= mlp["test_mean"]
         smaller_gap = greedy["gap_mean"] < none["gap_mean"]
-        others = [r for m, r in by.items() if m not in (
-            "all (greedy forward)", "MLP tuned (alpha, early_stopping)",
-            "linear (LogisticRegression / Ridge)")]
+        others = [
+            r
+            for m, r in by.items()
+            if m
+            not in (
+                "all (greedy forward)",
+                "MLP tuned (alpha, early_stopping)",
+                "linear (LogisticRegression / Ridge)",
+            )
+        ]
         best_single = max(others, key=lambda r: r["test_mean"])
         lines.append(
             f"- **{dataset}**: all-regularizers {greedy['test_mean']:.4f} vs tuned "
@@ -323,7 +376,8 @@ def write_markdown(rows, results, path, command, header):
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         metric = "R^2" if DATASETS[dataset][1] == "regression" else "accuracy"
         out += [
-            f"### {dataset} ({metric})", "",
+            f"### {dataset} ({metric})",
+            "",
             "| model | test (mean ± std) | train − test gap | search CPU s | "
             "final fit CPU s | chosen (most frequent) |",
             "|---|---|---|---|---|---|",
@@ -346,14 +400,29 @@ def write_csv(rows, path):
 
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["data set", "model", "test (mean ± std)", "train − test gap",
-                         "search CPU s", "final fit CPU s", "chosen (most frequent)"])
+        writer.writerow(
+            [
+                "data set",
+                "model",
+                "test (mean ± std)",
+                "train − test gap",
+                "search CPU s",
+                "final fit CPU s",
+                "chosen (most frequent)",
+            ]
+        )
         for r in rows:
-            writer.writerow([
-                r["dataset"], r["model"], f"{r['test_mean']:.4f} ± {r['test_std']:.4f}",
-                f"{r['gap_mean']:.4f}", f"{r['search_cpu_s']:.1f}",
-                f"{r['fit_cpu_s']:.2f}", r["chosen"],
-            ])
+            writer.writerow(
+                [
+                    r["dataset"],
+                    r["model"],
+                    f"{r['test_mean']:.4f} ± {r['test_std']:.4f}",
+                    f"{r['gap_mean']:.4f}",
+                    f"{r['search_cpu_s']:.1f}",
+                    f"{r['fit_cpu_s']:.2f}",
+                    r["chosen"],
+                ]
+            )
 
 
 def plot(rows, path, title):
@@ -369,22 +438,40 @@ def plot(rows, path, title):
     ncols = min(2, len(datasets))
     nrows = -(-len(datasets) // ncols)
     plt.rcParams.update({"font.size": 11})
-    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 3.9 * nrows + 0.6),
-                             sharey=True, squeeze=False)
-    for ax in axes.flat[len(datasets):]:
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(10, 3.9 * nrows + 0.6), sharey=True, squeeze=False
+    )
+    for ax in axes.flat[len(datasets) :]:
         ax.set_visible(False)
-    for ax, dataset in zip(axes.flat, datasets):
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
         by = {r["model"]: r for r in rows if r["dataset"] == dataset}
         for i, name in enumerate(names):
             if name not in by:
                 continue
             r = by[name]
-            color = "C3" if name == "all (greedy forward)" else (
-                "C1" if name.startswith("MLP") else "C0")
-            ax.errorbar(r["test_mean"], i, xerr=r["test_std"], fmt="o", color=color,
-                        capsize=3, label="test (mean ± std)" if i == 0 else None)
-            ax.plot(r["train_mean"], i, marker="|", markersize=12, color="0.4",
-                    linestyle="none", label="train (mean)" if i == 0 else None)
+            color = (
+                "C3"
+                if name == "all (greedy forward)"
+                else ("C1" if name.startswith("MLP") else "C0")
+            )
+            ax.errorbar(
+                r["test_mean"],
+                i,
+                xerr=r["test_std"],
+                fmt="o",
+                color=color,
+                capsize=3,
+                label="test (mean ± std)" if i == 0 else None,
+            )
+            ax.plot(
+                r["train_mean"],
+                i,
+                marker="|",
+                markersize=12,
+                color="0.4",
+                linestyle="none",
+                label="train (mean)" if i == 0 else None,
+            )
             ax.plot([r["test_mean"], r["train_mean"]], [i, i], color="0.8", zorder=0)
         mlp = by["MLP tuned (alpha, early_stopping)"]["test_mean"]
         ax.axvline(mlp, color="C1", linestyle=":", linewidth=1)
@@ -408,10 +495,20 @@ def _git_commit():
 
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                capture_output=True, text=True, check=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain", "sk_reg"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "sk_reg"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown commit"
     return f"commit {commit.strip()}" + (" with local changes" if dirty else "")
@@ -419,35 +516,56 @@ def _git_commit():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output-dir", type=Path,
-                        default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--n-seeds", type=int, default=5,
-                        help="number of stratified train/test splits")
-    parser.add_argument("--random-seed", type=int, default=0,
-                        help="seed of the first split; the others follow")
+    parser.add_argument(
+        "--output-dir", type=Path, default=Path(__file__).resolve().parent / "results"
+    )
+    parser.add_argument(
+        "--n-seeds", type=int, default=5, help="number of stratified train/test splits"
+    )
+    parser.add_argument(
+        "--random-seed",
+        type=int,
+        default=0,
+        help="seed of the first split; the others follow",
+    )
     parser.add_argument("--test-size", type=float, default=0.5)
     parser.add_argument("--cv", type=int, default=3, help="inner CV folds")
     parser.add_argument("--max-iter", type=int, default=200, help="epochs")
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS),
-                        default=list(DATASETS))
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1 split, 2 folds, 20 epochs")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="rewrite the table and plot from a previous run's "
-                        "regularization.json instead of fitting anything")
+    parser.add_argument(
+        "--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS)
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1 split, 2 folds, 20 epochs"
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="rewrite the table and plot from a previous run's "
+        "regularization.json instead of fitting anything",
+    )
     args = parser.parse_args(argv)
     if args.from_json is not None:
         saved = json.loads(args.from_json.read_text())
-        write_outputs(saved["results"], args.output_dir, saved["command"],
-                      saved["header"], saved["args"])
+        write_outputs(
+            saved["results"],
+            args.output_dir,
+            saved["command"],
+            saved["header"],
+            saved["args"],
+        )
         return
     if args.quick:
         args.n_seeds, args.cv, args.max_iter = 1, 2, 20
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    command = " ".join(["python benchmarks/bench_regularization.py",
-                        *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(
+        [
+            "python benchmarks/bench_regularization.py",
+            *(sys.argv[1:] if argv is None else argv),
+        ]
+    )
     results = {}
     wall_start = time.time()
     with threadpool_limits(1):
@@ -457,24 +575,30 @@ def main(argv=None):
             results[dataset] = {}
             for k in range(args.n_seeds):
                 seed = args.random_seed + k
-                X_train, X_test, y_train, y_test = split(X, y, task, seed,
-                                                         args.test_size)
+                X_train, X_test, y_train, y_test = split(
+                    X, y, task, seed, args.test_size
+                )
                 singles = {}
                 for name, (family, _, tasks) in ESTIMATORS.items():
                     if task not in tasks:
                         continue
                     if family == "net-greedy":
-                        r = run_greedy(task, X_train, y_train, X_test, y_test,
-                                       seed, args, singles)
+                        r = run_greedy(
+                            task, X_train, y_train, X_test, y_test, seed, args, singles
+                        )
                     else:
-                        r, inner = run_one(name, task, X_train, y_train, X_test,
-                                           y_test, seed, args)
+                        r, inner = run_one(
+                            name, task, X_train, y_train, X_test, y_test, seed, args
+                        )
                         if family == "net" and inner is not None:
                             singles[name] = inner
                     results[dataset].setdefault(name, []).append({"seed": seed, **r})
-                    print(f"{dataset:<14}seed {seed}  {name:<36}test {r['test']:.4f}  "
-                          f"train {r['train']:.4f}  search {r['search_cpu_s']:6.1f}s  "
-                          f"fit {r['fit_cpu_s']:5.2f}s  {r['chosen']}", flush=True)
+                    print(
+                        f"{dataset:<14}seed {seed}  {name:<36}test {r['test']:.4f}  "
+                        f"train {r['train']:.4f}  search {r['search_cpu_s']:6.1f}s  "
+                        f"fit {r['fit_cpu_s']:5.2f}s  {r['chosen']}",
+                        flush=True,
+                    )
     wall = time.time() - wall_start
 
     header = (
@@ -487,8 +611,13 @@ def main(argv=None):
         f"max_iter={args.max_iter}. "
         f"Total wall time {wall / 60:.1f} min."
     )
-    write_outputs(results, args.output_dir, command, header,
-                  {k: str(v) for k, v in vars(args).items()})
+    write_outputs(
+        results,
+        args.output_dir,
+        command,
+        header,
+        {k: str(v) for k, v in vars(args).items()},
+    )
 
 
 def write_outputs(results, output_dir, command, header, args):
@@ -496,12 +625,17 @@ def write_outputs(results, output_dir, command, header, args):
     output_dir.mkdir(parents=True, exist_ok=True)
     write_markdown(rows, results, output_dir / "regularization.md", command, header)
     write_csv(rows, output_dir / "regularization.csv")
-    plot(rows, output_dir / "regularization.png",
-         f"Test and training scores over {args['n_seeds']} stratified splits")
-    (output_dir / "regularization.json").write_text(json.dumps(
-        {"command": command, "header": header, "args": args, "results": results},
-        indent=1,
-    ))
+    plot(
+        rows,
+        output_dir / "regularization.png",
+        f"Test and training scores over {args['n_seeds']} stratified splits",
+    )
+    (output_dir / "regularization.json").write_text(
+        json.dumps(
+            {"command": command, "header": header, "args": args, "results": results},
+            indent=1,
+        )
+    )
     print()
     print((output_dir / "regularization.md").read_text())
 

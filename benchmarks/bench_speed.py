@@ -176,8 +176,9 @@ def _torch_mlp(n_in, n_out, dropout=0.0):
 class RawLoop:
     """A minimal hand-written torch training loop on preloaded tensors."""
 
-    def __init__(self, epochs, seed, dropout=0.0, *, batch=BATCH, device="cpu",
-                 fused=False):
+    def __init__(
+        self, epochs, seed, dropout=0.0, *, batch=BATCH, device="cpu", fused=False
+    ):
         self.epochs, self.seed, self.dropout = epochs, seed, dropout
         self.batch, self.device, self.fused = batch, device, fused
 
@@ -197,7 +198,7 @@ class RawLoop:
         for _ in range(self.epochs):
             perm = torch.randperm(n, device=Xt.device)
             for start in range(0, n, self.batch):
-                idx = perm[start:start + self.batch]
+                idx = perm[start : start + self.batch]
                 opt.zero_grad()
                 loss = loss_fn(self.module(Xt[idx]), yt[idx])
                 loss.backward()
@@ -209,8 +210,9 @@ class RawLoop:
         self.module.eval()
         Xt = torch.from_numpy(X).to(self.device)
         with torch.inference_mode():
-            out = torch.cat([self.module(Xt[s:s + chunk])
-                             for s in range(0, len(Xt), chunk)])
+            out = torch.cat(
+                [self.module(Xt[s : s + chunk]) for s in range(0, len(Xt), chunk)]
+            )
             return torch.softmax(out, dim=1).cpu().numpy()
 
     def predict(self, X):
@@ -222,16 +224,28 @@ def _skorch_defaults(epochs, seed, n_in, n_out, *, batch=BATCH, device="cpu"):
 
     torch.manual_seed(seed)
     return NeuralNetClassifier(
-        _torch_mlp(n_in, n_out), criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam, lr=LR, batch_size=batch, max_epochs=epochs,
-        train_split=None, iterator_train__shuffle=True, verbose=0, device=device,
+        _torch_mlp(n_in, n_out),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        batch_size=batch,
+        max_epochs=epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+        device=device,
     )
 
 
 def _sk_reg(epochs, seed, *, batch=BATCH, **params):
     kw = dict(
-        hidden_layer_sizes=HIDDEN, batch_size=batch, learning_rate_init=LR,
-        max_iter=epochs, l2=0.0, tol=0.0, n_iter_no_change=10**6,
+        hidden_layer_sizes=HIDDEN,
+        batch_size=batch,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        l2=0.0,
+        tol=0.0,
+        n_iter_no_change=10**6,
         random_state=seed,
     )
     kw.update(params)
@@ -240,35 +254,61 @@ def _sk_reg(epochs, seed, *, batch=BATCH, **params):
 
 def _mlp_classifier(epochs, seed):
     return MLPClassifier(
-        HIDDEN, alpha=0.0, batch_size=BATCH, learning_rate_init=LR,
-        max_iter=epochs, tol=0.0, n_iter_no_change=10**6, random_state=seed,
+        HIDDEN,
+        alpha=0.0,
+        batch_size=BATCH,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**6,
+        random_state=seed,
     )
 
 
 def training_rows(epochs, seed, n_in, n_out):
     """(name, baseline for the overhead column, factory) per table row."""
-    sk = lambda **p: (lambda: _sk_reg(epochs, seed, **p))  # noqa: E731
+    sk = lambda **p: lambda: _sk_reg(epochs, seed, **p)  # noqa: E731
     return [
         ("raw torch loop", None, lambda: RawLoop(epochs, seed)),
-        ("skorch NeuralNetClassifier defaults", None,
-         lambda: _skorch_defaults(epochs, seed, n_in, n_out)),
+        (
+            "skorch NeuralNetClassifier defaults",
+            None,
+            lambda: _skorch_defaults(epochs, seed, n_in, n_out),
+        ),
         ("sk_reg RegularizedNetClassifier", None, sk()),
-        ("sklearn MLPClassifier (no dropout)", None,
-         lambda: _mlp_classifier(epochs, seed)),
-        ("raw torch loop, nn.Dropout(0.2)", "raw torch loop",
-         lambda: RawLoop(epochs, seed, dropout=0.2)),
+        (
+            "sklearn MLPClassifier (no dropout)",
+            None,
+            lambda: _mlp_classifier(epochs, seed),
+        ),
+        (
+            "raw torch loop, nn.Dropout(0.2)",
+            "raw torch loop",
+            lambda: RawLoop(epochs, seed, dropout=0.2),
+        ),
         ("sk_reg dropout=0.2", "sk_reg RegularizedNetClassifier", sk(dropout=0.2)),
-        ("sk_reg l1=1e-4 (prox step)", "sk_reg RegularizedNetClassifier",
-         sk(l1=1e-4)),
+        ("sk_reg l1=1e-4 (prox step)", "sk_reg RegularizedNetClassifier", sk(l1=1e-4)),
         ("sk_reg l2=1e-4", "sk_reg RegularizedNetClassifier", sk(l2=1e-4)),
-        ("sk_reg label_smoothing=0.1", "sk_reg RegularizedNetClassifier",
-         sk(label_smoothing=0.1)),
-        ("sk_reg augment='mixup'", "sk_reg RegularizedNetClassifier",
-         sk(augment="mixup")),
-        ("sk_reg augment='noise'", "sk_reg RegularizedNetClassifier",
-         sk(augment="noise")),
-        ("sk_reg early_stopping=True (10% held out)",
-         "sk_reg RegularizedNetClassifier", sk(early_stopping=True)),
+        (
+            "sk_reg label_smoothing=0.1",
+            "sk_reg RegularizedNetClassifier",
+            sk(label_smoothing=0.1),
+        ),
+        (
+            "sk_reg augment='mixup'",
+            "sk_reg RegularizedNetClassifier",
+            sk(augment="mixup"),
+        ),
+        (
+            "sk_reg augment='noise'",
+            "sk_reg RegularizedNetClassifier",
+            sk(augment="noise"),
+        ),
+        (
+            "sk_reg early_stopping=True (10% held out)",
+            "sk_reg RegularizedNetClassifier",
+            sk(early_stopping=True),
+        ),
     ]
 
 
@@ -284,9 +324,13 @@ def make_data(args):
     else:
         n_train = args.n_samples
         X, y = make_classification(
-            n_train + args.n_test, args.n_features,
-            n_informative=min(args.n_features, 30), n_redundant=0,
-            n_classes=args.n_classes, n_clusters_per_class=2, class_sep=1.0,
+            n_train + args.n_test,
+            args.n_features,
+            n_informative=min(args.n_features, 30),
+            n_redundant=0,
+            n_classes=args.n_classes,
+            n_clusters_per_class=2,
+            class_sep=1.0,
             random_state=args.random_seed,
         )
     X = X.astype(np.float32)
@@ -302,7 +346,7 @@ def bench_training(args, X, y, X_test, y_test):
     times = {name: [] for name, _, _ in rows}
     acc, mem = {}, {}
     for _, _, factory in rows:  # warm-up: lazy imports, first-call allocations
-        factory().fit(X[:4 * BATCH], y[:4 * BATCH])
+        factory().fit(X[: 4 * BATCH], y[: 4 * BATCH])
     order_rng = np.random.RandomState(args.random_seed)
     for rep in range(args.repeats):
         # A fresh order each repeat: drifting load on a shared machine then
@@ -324,8 +368,7 @@ def bench_training(args, X, y, X_test, y_test):
         f"Training: {len(X)} x {X.shape[1]}, {n_out} classes, {args.epochs} epochs, "
         f"{args.repeats} interleaved repeats",
         "",
-        "| model | s/epoch | x raw | x MLPClassifier | x base | test acc "
-        "| peak MB |",
+        "| model | s/epoch | x raw | x MLPClassifier | x base | test acc | peak MB |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, base, _ in rows:
@@ -344,7 +387,8 @@ def bench_training(args, X, y, X_test, y_test):
 def median_ratio(times, name, base):
     """Median over repeats of ``times[name][i] / times[base][i]``."""
     return statistics.median(
-        a / b for a, b in zip(times[name], times[base], strict=True))
+        a / b for a, b in zip(times[name], times[base], strict=True)
+    )
 
 
 def predict_jobs(X, y, epochs, seed, *, batch=BATCH, device="cpu"):
@@ -352,14 +396,19 @@ def predict_jobs(X, y, epochs, seed, *, batch=BATCH, device="cpu"):
     n_out = len(np.unique(y))
     raw = RawLoop(epochs, seed, batch=batch, device=device).fit(X, y)
     sk = _sk_reg(epochs, seed, batch=batch, device=device).fit(X, y)
-    skorch = _skorch_defaults(epochs, seed, X.shape[1], n_out, batch=batch,
-                              device=device).fit(X, y)
+    skorch = _skorch_defaults(
+        epochs, seed, X.shape[1], n_out, batch=batch, device=device
+    ).fit(X, y)
     chunk = sk.net_.predict_batch_size
     jobs = {
         f"raw forward, {RAW_PREDICT_CHUNK}-row chunks": (
-            raw.predict_proba, raw.predict),
+            raw.predict_proba,
+            raw.predict,
+        ),
         f"raw forward, {chunk}-row chunks (as sk_reg)": (
-            lambda X: raw.predict_proba(X, chunk=chunk), raw.predict),
+            lambda X: raw.predict_proba(X, chunk=chunk),
+            raw.predict,
+        ),
         "sk_reg predict_proba": (sk.predict_proba, sk.predict),
         "skorch defaults predict_proba": (skorch.predict_proba, skorch.predict),
     }
@@ -377,13 +426,14 @@ def bench_predict(args, X, y, timer=None, device="cpu", batch=BATCH):
     # Models fitted for one epoch on at most 20000 rows: prediction speed
     # does not depend on how well they are trained.
     fit_rows = min(len(X), 20_000)
-    jobs = predict_jobs(X[:fit_rows], y[:fit_rows], 1, args.random_seed,
-                        batch=batch, device=device)
+    jobs = predict_jobs(
+        X[:fit_rows], y[:fit_rows], 1, args.random_seed, batch=batch, device=device
+    )
     for proba, _ in jobs.values():
         proba(X[:10])  # warm-up
     bulk = {name: [] for name in jobs}
     single = {name: [] for name in jobs}
-    rows = [X[i:i + 1] for i in range(args.latency_calls)]
+    rows = [X[i : i + 1] for i in range(args.latency_calls)]
     order_rng = np.random.RandomState(args.random_seed)
     names = list(jobs)
     for _ in range(args.repeats):
@@ -425,7 +475,8 @@ def _memory_child(rows, features, dtype, model, seed):
     y = (X[:, 0] > 0).astype(np.int64)
     if model == "sk_reg":
         est = RegularizedNetClassifier(
-            (64,), batch_size=BATCH, max_iter=1, dtype=dtype, random_state=seed)
+            (64,), batch_size=BATCH, max_iter=1, dtype=dtype, random_state=seed
+        )
     else:
         est = MLPClassifier((64,), batch_size=BATCH, max_iter=1, random_state=seed)
     with warnings.catch_warnings():
@@ -452,7 +503,9 @@ def bench_memory(args):
     ]
     for model, dtype in cases:
         cmd = [
-            sys.executable, os.path.abspath(__file__), "--memory-child",
+            sys.executable,
+            os.path.abspath(__file__),
+            "--memory-child",
             json.dumps([rows, feats, dtype, model, args.random_seed]),
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -464,8 +517,11 @@ def bench_memory(args):
             label += " (trains in float64)"
         lines.append(
             f"| {label} | {result['data_mb']:.0f} | "
-            + ("n/a | n/a |" if extra is None
-               else f"{extra:.0f} | {extra / f32_mb:.2f} |")
+            + (
+                "n/a | n/a |"
+                if extra is None
+                else f"{extra:.0f} | {extra / f32_mb:.2f} |"
+            )
         )
     return "\n".join(lines)
 
@@ -481,7 +537,8 @@ def tfidf_matrix(rows, vocabulary, words, seed, n_classes=5):
     cols = rng.choice(vocabulary, size=rows * words, p=freq / freq.sum())
     counts = sp.csr_matrix(
         (np.ones(rows * words), cols, np.arange(0, rows * words + 1, words)),
-        shape=(rows, vocabulary))
+        shape=(rows, vocabulary),
+    )
     counts.sum_duplicates()
     X = TfidfTransformer().fit_transform(counts)
     y = np.asarray(X @ rng.standard_normal((vocabulary, n_classes))).argmax(1)
@@ -493,16 +550,23 @@ class _DenseBatchMLP(nn.Sequential):
     densifies every CSR batch (what any custom module gets)."""
 
     def __init__(self, n_features, n_outputs):
-        super().__init__(nn.Linear(n_features, 100), nn.ReLU(),
-                         nn.Linear(100, n_outputs))
+        super().__init__(
+            nn.Linear(n_features, 100), nn.ReLU(), nn.Linear(100, n_outputs)
+        )
 
 
 def _sparse_child(rows, vocabulary, words, model, epochs, seed):
     """Runs in a fresh interpreter: fit on CSR input, print time and RSS as JSON."""
     torch.set_num_threads(1)
     X, y = tfidf_matrix(rows, vocabulary, words, seed)
-    common = dict(batch_size=200, learning_rate_init=LR, max_iter=epochs, tol=0.0,
-                  n_iter_no_change=10**6, random_state=seed)
+    common = dict(
+        batch_size=200,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=10**6,
+        random_state=seed,
+    )
     if model == "MLPClassifier":
         est = MLPClassifier((100,), alpha=0.0, **common)
     else:
@@ -514,8 +578,17 @@ def _sparse_child(rows, vocabulary, words, model, epochs, seed):
         with _PeakRSS() as peak:
             seconds, _ = _cpu_time(lambda: est.fit(X, y))
     csr_mb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
-    print(json.dumps({"s_per_epoch": seconds / epochs, "peak_mb": peak.mb,
-                      "csr_mb": csr_mb, "nnz": X.nnz, "train_acc": est.score(X, y)}))
+    print(
+        json.dumps(
+            {
+                "s_per_epoch": seconds / epochs,
+                "peak_mb": peak.mb,
+                "csr_mb": csr_mb,
+                "nnz": X.nnz,
+                "train_acc": est.score(X, y),
+            }
+        )
+    )
 
 
 def bench_sparse(args):
@@ -534,9 +607,21 @@ def bench_sparse(args):
         runs = {m: [] for m in args.sparse_models}
         for _ in range(args.sparse_repeats):
             for model in rng.permutation(args.sparse_models):
-                cmd = [sys.executable, os.path.abspath(__file__), "--sparse-child",
-                       json.dumps([rows, vocabulary, words, str(model),
-                                   args.sparse_epochs, args.random_seed])]
+                cmd = [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--sparse-child",
+                    json.dumps(
+                        [
+                            rows,
+                            vocabulary,
+                            words,
+                            str(model),
+                            args.sparse_epochs,
+                            args.random_seed,
+                        ]
+                    ),
+                ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 runs[model].append(json.loads(out.stdout.strip().splitlines()[-1]))
         ref = None
@@ -552,14 +637,16 @@ def bench_sparse(args):
                 f"{rows * vocabulary * 8 / 2**20:,.0f} | {first['csr_mb']:.1f} | "
                 f"{model} | {sec:.3f} | "
                 f"{'' if ref is None else f'{sec / ref:.2f}'} | {peak} | "
-                f"{first['train_acc']:.3f} |")
+                f"{first['train_acc']:.3f} |"
+            )
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", choices=["synthetic", "digits"],
-                        default="synthetic")
+    parser.add_argument(
+        "--dataset", choices=["synthetic", "digits"], default="synthetic"
+    )
     parser.add_argument("--n-samples", type=int, default=160_000)
     parser.add_argument("--n-test", type=int, default=20_000)
     parser.add_argument("--n-features", type=int, default=50)
@@ -571,19 +658,34 @@ def main(argv=None):
     parser.add_argument("--memory-rows", type=int, default=1_000_000)
     parser.add_argument("--memory-features", type=int, default=50)
     parser.add_argument("--random-seed", type=int, default=0)
-    parser.add_argument("--sparse-shapes", nargs="*",
-                        default=["20000x20000x50", "100000x50000x10"],
-                        help="TF-IDF matrices as ROWSxVOCABULARYxWORDS_PER_ROW")
-    parser.add_argument("--sparse-models", nargs="*", default=SPARSE_MODELS,
-                        choices=SPARSE_MODELS)
+    parser.add_argument(
+        "--sparse-shapes",
+        nargs="*",
+        default=["20000x20000x50", "100000x50000x10"],
+        help="TF-IDF matrices as ROWSxVOCABULARYxWORDS_PER_ROW",
+    )
+    parser.add_argument(
+        "--sparse-models", nargs="*", default=SPARSE_MODELS, choices=SPARSE_MODELS
+    )
     parser.add_argument("--sparse-epochs", type=int, default=1)
     parser.add_argument("--sparse-repeats", type=int, default=3)
-    parser.add_argument("--rows", nargs="*", help="only training rows containing one "
-                        "of these substrings (the baselines are always kept)")
-    parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["training", "predict", "memory", "sparse"])
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes, one repeat: checks that the script runs")
+    parser.add_argument(
+        "--rows",
+        nargs="*",
+        help="only training rows containing one "
+        "of these substrings (the baselines are always kept)",
+    )
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["training", "predict", "memory", "sparse"],
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, one repeat: checks that the script runs",
+    )
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--sparse-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -605,11 +707,16 @@ def main(argv=None):
         args.sparse_models = ["sk_reg", "MLPClassifier"]
     if args.rows:
         args.rows = list(args.rows) + [
-            "raw torch loop", "sk_reg RegularizedNetClassifier", "MLPClassifier"]
+            "raw torch loop",
+            "sk_reg RegularizedNetClassifier",
+            "MLPClassifier",
+        ]
 
-    print(f"Machine: {platform.machine()} {platform.processor() or ''} "
-          f"{os.cpu_count()} logical CPUs; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} torch thread; process CPU time")
+    print(
+        f"Machine: {platform.machine()} {platform.processor() or ''} "
+        f"{os.cpu_count()} logical CPUs; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch thread; process CPU time"
+    )
     X, y, X_test, y_test = make_data(args)
     if "training" not in args.skip:
         print()

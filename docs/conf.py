@@ -60,17 +60,48 @@ numpydoc_class_members_toctree = False
 # read as reST hyperlink targets. Unresolved names render as plain literals.
 numpydoc_xref_param_type = True
 numpydoc_xref_ignore = {
-    "of", "or", "and", "shape", "default", "optional", "instance", "array-like",
-    "str", "int", "float", "bool", "dict", "list", "tuple", "callable", "object",
-    "None", "type", "ndarray", "scalar", "sparse", "matrix", "subclass", "class",
-    "function", "iterable", "module", "builder", "augmentation",
-    "RandomState", "skorch", "torch", "callbacks", "transform",
+    "of",
+    "or",
+    "and",
+    "shape",
+    "default",
+    "optional",
+    "instance",
+    "array-like",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "dict",
+    "list",
+    "tuple",
+    "callable",
+    "object",
+    "None",
+    "type",
+    "ndarray",
+    "scalar",
+    "sparse",
+    "matrix",
+    "subclass",
+    "class",
+    "function",
+    "iterable",
+    "module",
+    "builder",
+    "augmentation",
+    "RandomState",
+    "skorch",
+    "torch",
+    "callbacks",
+    "transform",
 }
 # numpydoc links some words (bool, float, array-like, ...) into the Python and
 # NumPy docs through intersphinx, which would need the network (and unresolved
 # they render as "python:float"): keep them plain words.
 _OFFLINE_WORDS = {
-    word for word, target in DEFAULT_LINKS.items()
+    word
+    for word, target in DEFAULT_LINKS.items()
     if "python:" in target or "numpy:" in target
 }
 numpydoc_xref_aliases = {word: word for word in _OFFLINE_WORDS}
@@ -87,6 +118,7 @@ def _skip_metadata_request_methods(app, what, name, obj, skip, options):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+
 
 sphinx_gallery_conf = {
     "examples_dirs": "examples",

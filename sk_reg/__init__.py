@@ -12,5 +12,11 @@ from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor", "__version__",
-           "load", "regularization_path", "save"]
+__all__ = [
+    "RegularizedNetClassifier",
+    "RegularizedNetRegressor",
+    "__version__",
+    "load",
+    "regularization_path",
+    "save",
+]

@@ -5,7 +5,8 @@ imbalanced-learn's ``Substitution`` does.
 """
 
 _PARAMS = {
-    "hidden_layer_sizes": """hidden_layer_sizes : array-like of shape (n_layers,), default=(100,)
+    "hidden_layer_sizes": """hidden_layer_sizes : array-like of shape (n_layers,), \
+default=(100,)
         Width of each hidden layer of the default MLP module (ignored when
         ``module`` is given). ``()`` gives a linear model.""",
     "activation": """activation : {"relu", "tanh", "logistic", "identity", "gelu"}, \

@@ -55,7 +55,7 @@ def resolve_input_shape(input_shape, n_features: int) -> tuple[int, int, int] | 
 
 def _matches(shape, input_shape) -> bool:
     return len(shape) == len(input_shape) and all(
-        int(e) in (-1, s) for s, e in zip(shape, input_shape)
+        int(e) in (-1, s) for s, e in zip(shape, input_shape, strict=True)
     )
 
 

@@ -48,10 +48,18 @@ class _TensorDataset(torch.utils.data.Dataset):
         """``(X, y, w)`` of the given rows (all rows for None)."""
         if indices is None:
             return self.X, self.y, self.w
-        X = csr_rows(self.X, indices) if is_csr(self.X) else self.X.index_select(
-            0, indices)
-        return (X, *(None if t is None else t.index_select(0, indices)
-                     for t in (self.y, self.w)))
+        X = (
+            csr_rows(self.X, indices)
+            if is_csr(self.X)
+            else self.X.index_select(0, indices)
+        )
+        return (
+            X,
+            *(
+                None if t is None else t.index_select(0, indices)
+                for t in (self.y, self.w)
+            ),
+        )
 
     def subset(self, indices):
         indices = torch.as_tensor(indices, dtype=torch.long)
@@ -96,7 +104,7 @@ class _SliceIterator:
                 )
             else:
                 # index_select: ~3x cheaper than advanced indexing on the CPU.
-                rows = order[start:start + bs]
+                rows = order[start : start + bs]
                 yield (
                     ds.X.index_select(0, rows),
                     None if ds.y is None else ds.y.index_select(0, rows),
@@ -108,7 +116,7 @@ class _SliceIterator:
         if order is None:
             order = torch.arange(len(ds), device=ds.X.device)
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             Xb = csr_rows(ds.X, rows)
             yield (
                 Xb.to_dense() if self.densify else Xb,
@@ -141,7 +149,9 @@ class _HoldoutSplit:
                 labels = labels[dataset.indices.cpu().numpy()]
             labels = self._stratifiable(labels, n)
         idx_train, idx_valid = train_test_split(
-            np.arange(n), test_size=self.fraction, stratify=labels,
+            np.arange(n),
+            test_size=self.fraction,
+            stratify=labels,
             random_state=self.seed,
         )
         return dataset.subset(idx_train), dataset.subset(idx_valid)
@@ -158,6 +168,7 @@ class _HoldoutSplit:
             f"for {n_valid} validation rows), so the validation rows are drawn "
             "without stratification.",
             UserWarning,
+            stacklevel=2,
         )
         return None
 
@@ -195,9 +206,20 @@ class _RegularizedNet(NeuralNet):
     """
 
     def __init__(
-        self, module, *args, l1=0.0, l2=0.0, feature_l1=0.0, n_features=None,
-        augment=None, score_validation=True, n_outputs=None, shuffle_seed=0,
-        predict_batch_size=8192, incremental=False, **kwargs,
+        self,
+        module,
+        *args,
+        l1=0.0,
+        l2=0.0,
+        feature_l1=0.0,
+        n_features=None,
+        augment=None,
+        score_validation=True,
+        n_outputs=None,
+        shuffle_seed=0,
+        predict_batch_size=8192,
+        incremental=False,
+        **kwargs,
     ):
         self.l1 = l1
         self.l2 = l2
@@ -220,11 +242,13 @@ class _RegularizedNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.shuffle_rng_ = (
-            None if self.shuffle_seed is None
+            None
+            if self.shuffle_seed is None
             else np.random.default_rng(self.shuffle_seed)
         )
         self.feature_weight_ = (
-            None if self.n_features is None
+            None
+            if self.n_features is None
             else first_linear_weight(self.module_, self.n_features)
         )
         return self
@@ -312,7 +336,8 @@ class _RegularizedNet(NeuralNet):
             "module": copy.deepcopy(self.module_.state_dict()),
             "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
             "n_epochs": len(self.history),
-            "rng": None if self.shuffle_rng_ is None
+            "rng": None
+            if self.shuffle_rng_ is None
             else copy.deepcopy(self.shuffle_rng_.bit_generator.state),
         }
 
@@ -322,7 +347,7 @@ class _RegularizedNet(NeuralNet):
         self.__dict__.update(state["attrs"])
         self.module_.load_state_dict(state["module"])
         self.optimizer_.load_state_dict(state["optimizer"])
-        del self.history[state["n_epochs"]:]
+        del self.history[state["n_epochs"] :]
         if state["rng"] is not None:
             self.shuffle_rng_.bit_generator.state = state["rng"]
 
@@ -335,8 +360,9 @@ class _RegularizedNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         densify = not takes_csr(self.module_)
         if training:
-            return _SliceIterator(dataset, self.batch_size, rng=self.shuffle_rng_,
-                                  densify=densify)
+            return _SliceIterator(
+                dataset, self.batch_size, rng=self.shuffle_rng_, densify=densify
+            )
         return _SliceIterator(dataset, self.predict_batch_size, densify=densify)
 
     def check_data(self, X, y=None):
@@ -455,8 +481,10 @@ class _RegularizedNet(NeuralNet):
             if len(X) <= self.predict_batch_size:
                 return self.module_(X)
             return torch.cat(
-                [self.module_(X[s:s + self.predict_batch_size])
-                 for s in range(0, len(X), self.predict_batch_size)]
+                [
+                    self.module_(X[s : s + self.predict_batch_size])
+                    for s in range(0, len(X), self.predict_batch_size)
+                ]
             )
 
     def _predict_csr(self, X):
@@ -467,7 +495,7 @@ class _RegularizedNet(NeuralNet):
         rows = torch.arange(len(X), device=X.device)
         outputs = []
         for start in range(0, len(X), chunk):
-            Xb = csr_rows(X, rows[start:start + chunk])
+            Xb = csr_rows(X, rows[start : start + chunk])
             outputs.append(self.module_(Xb if sparse else Xb.to_dense()))
         return torch.cat(outputs)
 
@@ -494,10 +522,14 @@ class _ValidationScorer:
             sums = torch.stack([(w * correct.to(w.dtype)).sum(), w.sum()])
         else:
             wc = w[:, None]
-            sums = torch.stack([
-                (wc * (y - y_pred).pow(2)).sum(0), (wc * y).sum(0),
-                (wc * y.pow(2)).sum(0), w.sum().expand(y.shape[1]),
-            ])
+            sums = torch.stack(
+                [
+                    (wc * (y - y_pred).pow(2)).sum(0),
+                    (wc * y).sum(0),
+                    (wc * y.pow(2)).sum(0),
+                    w.sum().expand(y.shape[1]),
+                ]
+            )
         self.sums = sums if self.sums is None else self.sums + sums
 
     def result(self):
@@ -507,8 +539,7 @@ class _ValidationScorer:
         sse, sy, syy, sw = s
         sst = syy - sy.pow(2) / sw
         # sklearn's r2_score: a constant target gives 1.0 when predicted exactly.
-        r2 = torch.where(sst > 0, 1 - sse / sst.clamp(min=1e-300),
-                         (sse == 0).double())
+        r2 = torch.where(sst > 0, 1 - sse / sst.clamp(min=1e-300), (sse == 0).double())
         return float(r2.mean())
 
 
@@ -543,7 +574,8 @@ class _StoppingRule(Callback):
         # With warm starts the weights in the module are the best of the
         # previous calls (restored), so their score is the one to beat.
         previous = [
-            (row["valid_score"], row["epoch"]) for row in net.history
+            (row["valid_score"], row["epoch"])
+            for row in net.history
             if "valid_score" in row
         ]
         self.best_score_, self.best_epoch_ = max(

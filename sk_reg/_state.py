@@ -76,7 +76,9 @@ def net_state(net):
             "param_groups": _plain(optimizer["param_groups"]),
         },
         "history": [_plain(dict(row)) for row in net.history],
-        "rng": None if net.shuffle_rng_ is None else net.shuffle_rng_.bit_generator.state,
+        "rng": None
+        if net.shuffle_rng_ is None
+        else net.shuffle_rng_.bit_generator.state,
         "n_outputs": int(net.n_outputs),
         "batch_size": int(net.batch_size),
         "incremental": bool(net.incremental),

@@ -250,8 +250,9 @@ class Mixup(BaseAugmentation):
     def __call__(self, X, y):
         lam, perm = _draw_pairs(X, self.alpha)
         if is_csr(X):  # the weighted union of both rows' entries, still sparse
-            X_mixed = (scale_rows(X, lam.to(X.dtype))
-                       + scale_rows(csr_rows(X, perm), (1 - lam).to(X.dtype)))
+            X_mixed = scale_rows(X, lam.to(X.dtype)) + scale_rows(
+                csr_rows(X, perm), (1 - lam).to(X.dtype)
+            )
         else:
             X_mixed = _mix(X, X.index_select(0, perm), lam)
         return X_mixed, _mix(y, y.index_select(0, perm), lam)
@@ -461,8 +462,10 @@ def _affine(X, angle, zoom, shift):
     # in coordinates normalised to [-1, 1] per axis; the h / w factors turn a
     # pixel-space rotation into those coordinates.
     linear = torch.stack(
-        [torch.stack([cos, -sin * (h / w)], dim=1),
-         torch.stack([sin * (w / h), cos], dim=1)],
+        [
+            torch.stack([cos, -sin * (h / w)], dim=1),
+            torch.stack([sin * (w / h), cos], dim=1),
+        ],
         dim=1,
     )
     # output(p) = input(linear @ (p - t)); a shift by a fraction f is 2f in
@@ -470,8 +473,9 @@ def _affine(X, angle, zoom, shift):
     offset = -(linear @ (2 * shift).unsqueeze(-1))
     theta = torch.cat([linear, offset], dim=2)
     grid = F.affine_grid(theta, list(X.shape), align_corners=False)
-    return F.grid_sample(X, grid, mode="bilinear", padding_mode="zeros",
-                         align_corners=False)
+    return F.grid_sample(
+        X, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
 
 
 def _as_pair(value):

@@ -31,13 +31,13 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from ._docstrings import _fill_doc
+from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._losses import (
     HalfPoissonDeviance,
     HalfSquaredError,
     SigmoidBinaryCrossEntropy,
     SoftmaxCrossEntropy,
 )
-from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._net import (
     _FitInterrupted,
     _HoldoutSplit,
@@ -45,8 +45,8 @@ from ._net import (
     _StoppingRule,
     _TensorDataset,
 )
-from ._state import fitted_state, set_fitted_state
 from ._sparse import csr_tensor_to_scipy, is_csr, scipy_to_csr_tensor
+from ._state import fitted_state, set_fitted_state
 from .augment import BaseAugmentation, prepare_augment, resolve_augment
 from .callbacks import EpochLogger
 from .modules import MLP, ConvNet, build_module, first_linear_weight
@@ -78,8 +78,10 @@ def _with_fused_step(opt_cls, opt_kwargs, device):
         opt_cls not in (torch.optim.Adam, torch.optim.AdamW)
         or {"fused", "foreach", "differentiable", "capturable"} & opt_kwargs.keys()
         or device_type not in ("cpu", "cuda")
-        or (device_type == "cpu" and torch.torch_version.TorchVersion(
-            torch.__version__) < "2.4")
+        or (
+            device_type == "cpu"
+            and torch.torch_version.TorchVersion(torch.__version__) < "2.4"
+        )
     ):
         return opt_kwargs
     return {**opt_kwargs, "fused": True}
@@ -197,7 +199,10 @@ class _BaseRegularizedNet(BaseEstimator):
     """Shared fit/predict machinery; not for direct use."""
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions({"relu", "tanh", "logistic", "identity", "gelu"})],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
@@ -207,12 +212,16 @@ class _BaseRegularizedNet(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
         ],
         "scoring": [None, StrOptions({"loss"}), str, callable],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "shuffle": ["boolean"],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
@@ -300,8 +309,11 @@ class _BaseRegularizedNet(BaseEstimator):
         else:
             opt_cls, defaults = self.optimizer, {}
         kwargs = {**defaults, **(self.optimizer_kwargs or {})}
-        if (self.optimizer == "sgd" and kwargs.get("momentum") == 0
-                and "nesterov" not in (self.optimizer_kwargs or {})):
+        if (
+            self.optimizer == "sgd"
+            and kwargs.get("momentum") == 0
+            and "nesterov" not in (self.optimizer_kwargs or {})
+        ):
             # Plain SGD: Nesterov needs momentum, so our default drops out.
             kwargs["nesterov"] = False
         return opt_cls, kwargs
@@ -318,8 +330,11 @@ class _BaseRegularizedNet(BaseEstimator):
             )
         opt_cls, opt_kwargs = self._optimizer_spec()
         try:
-            opt_cls([torch.zeros(1, requires_grad=True)],
-                    lr=self.learning_rate_init, **opt_kwargs)
+            opt_cls(
+                [torch.zeros(1, requires_grad=True)],
+                lr=self.learning_rate_init,
+                **opt_kwargs,
+            )
         except (TypeError, ValueError, RuntimeError) as exc:
             raise InvalidParameterError(
                 f"The 'optimizer_kwargs' parameter {kwargs!r} is invalid for "
@@ -334,9 +349,14 @@ class _BaseRegularizedNet(BaseEstimator):
             X, self.input_shape if reset else self._input_shape, infer=reset
         )
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=(np.float64, np.float32),
+            self,
+            X,
+            y,
+            reset=reset,
+            dtype=(np.float64, np.float32),
             accept_sparse=_SPARSE_FORMATS,
-            multi_output=True, y_numeric=self._y_numeric,
+            multi_output=True,
+            y_numeric=self._y_numeric,
         )
         if sp.issparse(X):
             self._check_sparse_supported(shape if reset else self._input_shape)
@@ -351,8 +371,11 @@ class _BaseRegularizedNet(BaseEstimator):
     def _check_sparse_supported(self, input_shape):
         if not self._images_expected(input_shape):
             return
-        what = (f"input_shape={tuple(input_shape)!r}" if input_shape is not None
-                else f"module={self.module!r}")
+        what = (
+            f"input_shape={tuple(input_shape)!r}"
+            if input_shape is not None
+            else f"module={self.module!r}"
+        )
         raise ValueError(
             f"Sparse X cannot be used as images ({what}): image modules and "
             "augmentations need dense pixels. Pass a dense array (X.toarray()) "
@@ -395,7 +418,9 @@ class _BaseRegularizedNet(BaseEstimator):
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
             if not np.any(sample_weight > 0):
-                raise ValueError("sample_weight must contain at least one positive value.")
+                raise ValueError(
+                    "sample_weight must contain at least one positive value."
+                )
         cw = self._class_sample_weight(y_enc)
         if cw is not None:
             sample_weight = cw if sample_weight is None else sample_weight * cw
@@ -407,8 +432,17 @@ class _BaseRegularizedNet(BaseEstimator):
 
     # -- building the net ----------------------------------------------------
     def _build_net(
-        self, n_features, n_outputs, *, augment, device, dtype, seed, batch_size,
-        early_stopping, incremental,
+        self,
+        n_features,
+        n_outputs,
+        *,
+        augment,
+        device,
+        dtype,
+        seed,
+        batch_size,
+        early_stopping,
+        incremental,
     ):
         """The only place that knows skorch's argument names."""
         module = self._build_module(n_features, n_outputs, dtype, seed)
@@ -417,7 +451,8 @@ class _BaseRegularizedNet(BaseEstimator):
         train_split = None
         if early_stopping:
             train_split = _HoldoutSplit(
-                self.validation_fraction, stratify=self._stratify_split(),
+                self.validation_fraction,
+                stratify=self._stratify_split(),
                 seed=seed % (2**31 - 1),
             )
         net = _RegularizedNet(
@@ -472,9 +507,17 @@ class _BaseRegularizedNet(BaseEstimator):
 
         callbacks = []
         if not incremental:
-            callbacks.append(("stopping", _StoppingRule(
-                self.n_iter_no_change, self.tol, early_stopping, self.scoring,
-            )))
+            callbacks.append(
+                (
+                    "stopping",
+                    _StoppingRule(
+                        self.n_iter_no_change,
+                        self.tol,
+                        early_stopping,
+                        self.scoring,
+                    ),
+                )
+            )
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar(postfix_keys=[])))
         if self.verbose >= 1:
@@ -525,8 +568,11 @@ class _BaseRegularizedNet(BaseEstimator):
         """
         saved = dict(self.__dict__)
         net = saved.get("net_")
-        net_state = net.capture_state() if net is not None and (
-            incremental or self.warm_start) else None
+        net_state = (
+            net.capture_state()
+            if net is not None and (incremental or self.warm_start)
+            else None
+        )
         try:
             return self._fit_unchecked(
                 X, y, sample_weight, incremental=incremental, classes=classes
@@ -543,8 +589,9 @@ class _BaseRegularizedNet(BaseEstimator):
                 ) from None
             raise
 
-    def _fit_unchecked(self, X, y, sample_weight=None, *, incremental=False,
-                       classes=None):
+    def _fit_unchecked(
+        self, X, y, sample_weight=None, *, incremental=False, classes=None
+    ):
         """One training call, without the rollback of :meth:`_fit`."""
         augment, device = self._check_params()
         continuing = incremental and hasattr(self, "net_")
@@ -563,8 +610,12 @@ class _BaseRegularizedNet(BaseEstimator):
         # A previous net to continue from: partial_fit after any fit, or a
         # warm-started fit. Its weights, optimizer state and history move to a
         # net built from the current hyperparameters.
-        previous = getattr(self, "net_", None) if (continuing or self.warm_start) else None
-        rng_devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+        previous = (
+            getattr(self, "net_", None) if (continuing or self.warm_start) else None
+        )
+        rng_devices = (
+            [torch.device(device)] if torch.device(device).type == "cuda" else []
+        )
         with torch.random.fork_rng(devices=rng_devices):
             if previous is not None and continuing and previous.incremental:
                 # partial_fit keeps the net (and hyperparameters) of its first call.
@@ -575,9 +626,15 @@ class _BaseRegularizedNet(BaseEstimator):
                 if previous is None or not continuing:
                     self._seed = _draw_seed(self.random_state)
                 net = self._build_net(
-                    n_features, n_outputs, augment=augment, device=device,
-                    dtype=dtype, seed=self._seed, batch_size=batch_size,
-                    early_stopping=early_stopping, incremental=incremental,
+                    n_features,
+                    n_outputs,
+                    augment=augment,
+                    device=device,
+                    dtype=dtype,
+                    seed=self._seed,
+                    batch_size=batch_size,
+                    early_stopping=early_stopping,
+                    incremental=incremental,
                 )
                 if previous is not None:
                     self._continue_from(previous, net)
@@ -604,7 +661,9 @@ class _BaseRegularizedNet(BaseEstimator):
             torch.from_numpy(np.array(y_enc)).to(
                 device=device, dtype=self._target_dtype(dtype)
             ),
-            None if sample_weight is None else self._to_tensor(sample_weight, dtype, device),
+            None
+            if sample_weight is None
+            else self._to_tensor(sample_weight, dtype, device),
         )
         return dataset, n_outputs, dtype
 
@@ -666,18 +725,21 @@ class _BaseRegularizedNet(BaseEstimator):
                 f"{', then those of the best epoch' if self.early_stopping else ''}. "
                 "Lower learning_rate_init or standardise the data.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         elif net.stop_reason_ == "interrupted":
             warnings.warn(
                 f"{net.stop_message_}; kept the model of epoch "
                 f"{len(net.history)}, the last completed one.",
                 UserWarning,
+                stacklevel=2,
             )
         elif not incremental and epochs_run >= self.max_iter:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
 
     @staticmethod
@@ -735,21 +797,29 @@ class _BaseRegularizedNet(BaseEstimator):
         """Weight matrices of the built-in MLP, ``(n_in, n_out)`` as in MLP."""
         check_is_fitted(self)
         return [
-            layer.weight.detach().T.cpu().numpy().copy() for layer in self._mlp_linears()
+            layer.weight.detach().T.cpu().numpy().copy()
+            for layer in self._mlp_linears()
         ]
 
     @property
     def intercepts_(self):
         """Bias vectors of the built-in MLP, one per layer after the input."""
         check_is_fitted(self)
-        return [layer.bias.detach().cpu().numpy().copy() for layer in self._mlp_linears()]
+        return [
+            layer.bias.detach().cpu().numpy().copy() for layer in self._mlp_linears()
+        ]
 
     # -- prediction --------------------------------------------------------
     def _forward(self, X):
         check_is_fitted(self)
         X, _ = images_as_rows(X, self._input_shape, infer=False)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
-                          accept_sparse=_SPARSE_FORMATS)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=(np.float64, np.float32),
+            accept_sparse=_SPARSE_FORMATS,
+        )
         if sp.issparse(X):
             self._check_sparse_supported(self._input_shape)
         return self.net_.predict_raw(self._to_tensor(X, self._dtype, self.net_.device))
@@ -785,7 +855,8 @@ class _BaseRegularizedNet(BaseEstimator):
 @_fill_doc(
     stratified=" (stratified by class unless impossible or multilabel)",
     score_name="accuracy; subset accuracy for multilabel targets",
-    kind="Classifier", and_classes=" and classes",
+    kind="Classifier",
+    and_classes=" and classes",
     loss="cross-entropy (with ``label_smoothing``; for multilabel targets the "
     "binary cross-entropy summed over the labels)",
     n_outputs="the number of classes, also 2 for binary problems, or of labels",
@@ -984,15 +1055,21 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             raise ValueError(
                 "y is {} but the model was fitted on {} targets; partial_fit cannot "
                 "switch between multilabel and single-label classification.".format(
-                    *(("multilabel", "single-label") if multilabel
-                      else ("single-label", "multilabel")))
+                    *(
+                        ("multilabel", "single-label")
+                        if multilabel
+                        else ("single-label", "multilabel")
+                    )
+                )
             )
         if multilabel:
             return self._encode_multilabel(y, first_call, classes)
         if first_call:
             self._set_classes(np.unique(y) if classes is None else np.unique(classes))
             self._multilabel = False
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
             raise ValueError(
                 f"classes={np.unique(classes).tolist()!r} is not the same as in the "
                 f"first call to partial_fit ({self.classes_.tolist()!r})."
@@ -1011,8 +1088,11 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                 "The classifier needs samples of at least 2 classes in the "
                 f"data; got only one class: {labels[0]!r}."
             )
-        if (self.warm_start and hasattr(self, "net_")
-                and not np.array_equal(labels, self.classes_)):
+        if (
+            self.warm_start
+            and hasattr(self, "net_")
+            and not np.array_equal(labels, self.classes_)
+        ):
             raise ValueError(
                 "warm_start can only be used where y has the same classes as "
                 f"in the previous call to fit: {self.classes_.tolist()!r} then, "
@@ -1024,7 +1104,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             unknown = set(self.class_weight) - set(self._class_index)
             if unknown:
                 raise ValueError(
-                    f"class_weight has labels that are not classes: {sorted(unknown)!r}."
+                    "class_weight has labels that are not classes: "
+                    f"{sorted(unknown)!r}."
                 )
 
     def _encode_multilabel(self, y, first_call, classes):
@@ -1061,7 +1142,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             return None
         return compute_sample_weight(
             {self._class_index[k]: v for k, v in self.class_weight.items()}
-            if isinstance(self.class_weight, dict) else self.class_weight,
+            if isinstance(self.class_weight, dict)
+            else self.class_weight,
             y_enc,
         )
 
@@ -1176,7 +1258,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         --------
         >>> from sk_reg import RegularizedNetClassifier
         >>> clf = RegularizedNetClassifier((4,), max_iter=5, random_state=0)
-        >>> proba = clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_proba([[1.5]])
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+        >>> proba = clf.fit(X, y).predict_proba([[1.5]])
         >>> proba.shape, round(float(proba.sum()), 6)
         ((1, 2), 1.0)
         """
@@ -1201,7 +1284,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         --------
         >>> from sk_reg import RegularizedNetClassifier
         >>> clf = RegularizedNetClassifier((4,), max_iter=5, random_state=0)
-        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict_log_proba([[1.5]]).shape
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+        >>> clf.fit(X, y).predict_log_proba([[1.5]]).shape
         (1, 2)
         """
         raw = self._forward(X)
@@ -1227,7 +1311,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> from sk_reg import RegularizedNetClassifier
         >>> clf = RegularizedNetClassifier((8,), max_iter=50, learning_rate_init=0.05,
         ...                                random_state=0)
-        >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], ["lo", "lo", "hi", "hi"]).predict([[3.0]])
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], ["lo", "lo", "hi", "hi"]
+        >>> clf.fit(X, y).predict([[3.0]])
         array(['hi'], dtype='<U2')
         """
         raw = self._forward(X)
@@ -1242,7 +1327,10 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
 
 @_fill_doc(
-    stratified="", score_name="R^2", kind="Regressor", and_classes=" and outputs",
+    stratified="",
+    score_name="R^2",
+    kind="Regressor",
+    and_classes=" and outputs",
     loss="half squared error (or half Poisson deviance) averaged over the outputs",
     n_outputs="the number of targets",
     out_activations='``"identity"``, or ``"exp"`` with ``loss="poisson"``',

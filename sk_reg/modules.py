@@ -450,8 +450,12 @@ def build_module(module, n_features, n_outputs, *, dropout=0.0, **context):
             "module must be None, a builder with a build() method, or a "
             f"torch.nn.Module subclass; got {module!r}."
         )
-    offered = {"n_features": n_features, "n_outputs": n_outputs,
-               "dropout": dropout, **context}
+    offered = {
+        "n_features": n_features,
+        "n_outputs": n_outputs,
+        "dropout": dropout,
+        **context,
+    }
     try:
         params = inspect.signature(module).parameters
     except (TypeError, ValueError):  # builtins without a signature

@@ -96,8 +96,9 @@ def _classifier_shapes(operator):
     # Multilabel: the 0/1 indicator matrix and the per-label probabilities.
     n, n_labels = operator.inputs[0].get_first_dimension(), len(est.classes_)
     in_type = operator.inputs[0].type
-    proba_cls = DoubleTensorType if isinstance(in_type, DoubleTensorType) else (
-        FloatTensorType)
+    proba_cls = (
+        DoubleTensorType if isinstance(in_type, DoubleTensorType) else (FloatTensorType)
+    )
     operator.outputs[0].type = Int64TensorType([n, n_labels])
     operator.outputs[1].type = proba_cls([n, n_labels])
 
@@ -375,8 +376,12 @@ def _convert_multilabel(scope, operator, container):
     _to_output(scope, container, proba, compute, operator.outputs[1])
     zero = _add_array(scope, container, "zero", np.zeros(1, _NUMPY_TYPES[compute]))
     positive = scope.get_unique_variable_name("positive")
-    container.add_node("Greater", [logits, zero], positive,
-                       name=scope.get_unique_operator_name("Greater"))
+    container.add_node(
+        "Greater",
+        [logits, zero],
+        positive,
+        name=scope.get_unique_operator_name("Greater"),
+    )
     _to_output(scope, container, positive, TensorProto.BOOL, operator.outputs[0])
 
 

@@ -55,7 +55,8 @@ _ESTIMATORS = {
 
 def _public_classes(module, accept):
     return {
-        name: obj for name in module.__all__
+        name: obj
+        for name in module.__all__
         if isinstance(obj := getattr(module, name), type) and accept(obj)
     }
 
@@ -66,8 +67,10 @@ _BUILDERS = _public_classes(
 )
 _AUGMENTATIONS = _public_classes(
     _augment_mod,
-    lambda c: issubclass(c, _augment_mod.BaseAugmentation)
-    and c is not _augment_mod.BaseAugmentation,
+    lambda c: (
+        issubclass(c, _augment_mod.BaseAugmentation)
+        and c is not _augment_mod.BaseAugmentation
+    ),
 )
 _OPTIMIZERS = _public_classes(
     torch.optim,
@@ -99,15 +102,21 @@ def _encode(value):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, np.ndarray) and (value.dtype.kind in "biufU" or (
-            value.dtype.kind == "O" and all(_is_scalar(v) for v in value.flat))):
+    if isinstance(value, np.ndarray) and (
+        value.dtype.kind in "biufU"
+        or (value.dtype.kind == "O" and all(_is_scalar(v) for v in value.flat))
+    ):
         return {"__ndarray__": _encode(value.tolist()), "dtype": value.dtype.str}
     if type(value) in _BUILDERS.values():
-        return {"__builder__": type(value).__name__,
-                "params": _encode_params(value.get_params(deep=False))}
+        return {
+            "__builder__": type(value).__name__,
+            "params": _encode_params(value.get_params(deep=False)),
+        }
     if type(value) in _AUGMENTATIONS.values():
-        return {"__augment__": type(value).__name__,
-                "params": _encode_params(value.get_params(deep=False))}
+        return {
+            "__augment__": type(value).__name__,
+            "params": _encode_params(value.get_params(deep=False)),
+        }
     if isinstance(value, type) and _OPTIMIZERS.get(value.__name__) is value:
         return {"__optimizer__": value.__name__}
     raise _NotStorable(type(value).__name__)
@@ -142,19 +151,23 @@ def _decode(value, where):
         pairs = value[tag]
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise ValueError(f"{where}: bad dict encoding.")
-        return {_hashable(_decode(k, where), where): _decode(v, where)
-                for k, v in pairs}
+        return {
+            _hashable(_decode(k, where), where): _decode(v, where) for k, v in pairs
+        }
     if tag == "__ndarray__" and set(value) == {"__ndarray__", "dtype"}:
         dtype = _checked_dtype(value["dtype"], "biufUO", where)
         values = _decode(value[tag], where)
         if not isinstance(values, list) or not all(
-                _is_scalar(v) for v in np.asarray(values, dtype=object).flat):
+            _is_scalar(v) for v in np.asarray(values, dtype=object).flat
+        ):
             raise ValueError(f"{where}: bad array values.")
         return np.asarray(values, dtype=dtype)
     if tag == "__optimizer__" and len(value) == 1:
         return _lookup(_OPTIMIZERS, value[tag], "optimizer", where)
-    for key, table, kind in (("__builder__", _BUILDERS, "module builder"),
-                             ("__augment__", _AUGMENTATIONS, "augmentation")):
+    for key, table, kind in (
+        ("__builder__", _BUILDERS, "module builder"),
+        ("__augment__", _AUGMENTATIONS, "augmentation"),
+    ):
         if tag == key and set(value) == {key, "params"}:
             cls = _lookup(table, value[key], kind, where)
             params = _decode_params(value["params"], f"{where}.{value[key]}")
@@ -213,7 +226,9 @@ def _checksum(document, tensors):
     for name in sorted(tensors):
         t = tensors[name]
         digest.update(f"\0{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
-        digest.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+        digest.update(
+            t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+        )
     return digest.hexdigest()
 
 
@@ -224,10 +239,15 @@ def _versions():
 
     from . import __version__
 
-    return {"sk_reg": __version__, "torch": torch.__version__,
-            "skorch": skorch.__version__, "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__, "safetensors": safetensors.__version__,
-            "python": sys.version.split()[0]}
+    return {
+        "sk_reg": __version__,
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "safetensors": safetensors.__version__,
+        "python": sys.version.split()[0],
+    }
 
 
 def _history_rows(history):
@@ -259,8 +279,11 @@ def _encode_hyperparameters(estimator):
             if name == "module":
                 # A class, a builder object or a factory function.
                 named = value if hasattr(value, "__qualname__") else type(value)
-                module_info = {"kind": "custom", "class": named.__qualname__,
-                               "python_module": named.__module__}
+                module_info = {
+                    "kind": "custom",
+                    "class": named.__qualname__,
+                    "python_module": named.__module__,
+                }
             else:
                 unstored[name] = str(exc)
     if unstored:
@@ -293,15 +316,17 @@ def _encode_fitted(estimator, state):
 
 def _encode_net(net):
     """The net part of the state: JSON document and named tensors."""
-    tensors = {_TENSOR_PREFIX + k: torch.from_numpy(v)
-               for k, v in net["module"].items()}
+    tensors = {
+        _TENSOR_PREFIX + k: torch.from_numpy(v) for k, v in net["module"].items()
+    }
     state_keys = []
     for index, entry in net["optimizer"]["state"]:
         names = sorted(entry)
         for key in names:
             # np.array, not ascontiguousarray: that one makes 0-d arrays 1-d.
             tensors[f"{_OPTIMIZER_PREFIX}{index}.{key}"] = torch.from_numpy(
-                np.array(entry[key], order="C"))
+                np.array(entry[key], order="C")
+            )
         state_keys.append([index, names])
     document = {
         "optimizer_groups": _encode(net["optimizer"]["param_groups"]),
@@ -315,8 +340,9 @@ def _encode_net(net):
 
 def _write_atomic(path, blob):
     path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                               prefix=".sk_reg-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=os.path.dirname(os.path.abspath(path)), prefix=".sk_reg-", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
@@ -402,20 +428,28 @@ def save(estimator, path):
     params, unstored, module_info = _encode_hyperparameters(estimator)
     state = fitted_state(estimator)
     net_doc, tensors = _encode_net(state[STATE_KEY]["net"])
-    document = json.dumps({
-        "format_version": int(_FORMAT_VERSION),
-        "estimator": type(estimator).__name__,
-        "params": params,
-        "unstored_params": unstored,
-        "module": module_info,
-        "fitted": _encode_fitted(estimator, state),
-        "net": net_doc,
-        "versions": _versions(),
-    }, allow_nan=False, sort_keys=True)
-    blob = st_save(tensors, metadata={
-        _FORMAT_KEY: _FORMAT_VERSION, "sk_reg": document,
-        "sha256": _checksum(document, tensors),
-    })
+    document = json.dumps(
+        {
+            "format_version": int(_FORMAT_VERSION),
+            "estimator": type(estimator).__name__,
+            "params": params,
+            "unstored_params": unstored,
+            "module": module_info,
+            "fitted": _encode_fitted(estimator, state),
+            "net": net_doc,
+            "versions": _versions(),
+        },
+        allow_nan=False,
+        sort_keys=True,
+    )
+    blob = st_save(
+        tensors,
+        metadata={
+            _FORMAT_KEY: _FORMAT_VERSION,
+            "sk_reg": document,
+            "sha256": _checksum(document, tensors),
+        },
+    )
     _write_atomic(path, blob)
 
 
@@ -461,8 +495,9 @@ def _parse_json(document, not_ours):
         return dict(pairs)
 
     try:
-        return json.loads(document, parse_constant=no_constants,
-                          object_pairs_hook=no_duplicates)
+        return json.loads(
+            document, parse_constant=no_constants, object_pairs_hook=no_duplicates
+        )
     except (ValueError, RecursionError) as exc:
         raise ValueError(
             f"{not_ours}: its metadata is not valid JSON ({exc})."
@@ -544,8 +579,9 @@ def _check_module_kind(module_info, module):
         raise ValueError(f"Invalid sk_reg model file: module kind {kind!r}.")
     if kind == "custom" and module is None:
         saved_cls = module_info.get("class")
-        plain = isinstance(saved_cls, str) and re.fullmatch(r"[\w.<>]{1,200}",
-                                                            saved_cls)
+        plain = isinstance(saved_cls, str) and re.fullmatch(
+            r"[\w.<>]{1,200}", saved_cls
+        )
         if not plain:
             saved_cls = "YourModule"  # never echo arbitrary file content
         raise ValueError(
@@ -560,38 +596,56 @@ def _decode_fitted(doc, Est, param_names):
     fitted = _field(doc, "fitted", dict, "")
     attrs = {}
     for name, value in fitted.items():
-        if (not re.fullmatch(r"_?[a-z][a-z0-9_]{0,60}", name) or name in param_names
-                or hasattr(Est, name) or name in ("net_", STATE_KEY)):
+        if (
+            not re.fullmatch(r"_?[a-z][a-z0-9_]{0,60}", name)
+            or name in param_names
+            or hasattr(Est, name)
+            or name in ("net_", STATE_KEY)
+        ):
             raise ValueError(f"Invalid sk_reg model file: fitted attribute {name!r}.")
         attrs[name] = _decode(value, f"fitted.{name}")
-    for name, types in (("n_features_in_", int), ("_seed", int), ("n_iter_", int),
-                        ("_dtype", str), ("loss_curve_", list)):
+    for name, types in (
+        ("n_features_in_", int),
+        ("_seed", int),
+        ("n_iter_", int),
+        ("_dtype", str),
+        ("loss_curve_", list),
+    ):
         _field(attrs, name, types, "fitted.")
     n_features = attrs["n_features_in_"]
     if n_features < 1 or not 0 <= attrs["_seed"] < 2**63:
         raise ValueError("Invalid sk_reg model file: sizes out of range.")
     if attrs["_dtype"] not in _TORCH_DTYPES:
         raise ValueError(
-            f"Invalid sk_reg model file: compute dtype {attrs['_dtype']!r}.")
+            f"Invalid sk_reg model file: compute dtype {attrs['_dtype']!r}."
+        )
     attrs["_dtype"] = _TORCH_DTYPES[attrs["_dtype"]]
     attrs["_input_shape"] = _checked_input_shape(attrs.get("_input_shape"), n_features)
     _check_feature_names(attrs, n_features)
     attrs["loss_curve_"] = _float_list(attrs["loss_curve_"], "loss_curve_")
     if attrs.get("validation_scores_") is not None:
-        attrs["validation_scores_"] = _float_list(attrs["validation_scores_"],
-                                                  "validation_scores_")
+        attrs["validation_scores_"] = _float_list(
+            attrs["validation_scores_"], "validation_scores_"
+        )
     if attrs.get("best_validation_score_") is not None:
         attrs["best_validation_score_"] = _float_list(
-            [attrs["best_validation_score_"]], "best_validation_score_")[0]
+            [attrs["best_validation_score_"]], "best_validation_score_"
+        )[0]
     return attrs
 
 
 def _checked_input_shape(input_shape, n_features):
     if input_shape is None:
         return None
-    if not (isinstance(input_shape, (list, tuple)) and len(input_shape) == 3 and all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
-    ) and int(np.prod(input_shape)) == n_features):
+    if not (
+        isinstance(input_shape, (list, tuple))
+        and len(input_shape) == 3
+        and all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0
+            for d in input_shape
+        )
+        and int(np.prod(input_shape)) == n_features
+    ):
         raise ValueError(
             "Invalid sk_reg model file: input_shape must be three positive "
             "ints whose product is n_features_in_."
@@ -604,8 +658,11 @@ def _check_feature_names(attrs, n_features):
     if names is None:
         return
     names = list(names) if isinstance(names, (list, np.ndarray)) else None
-    if names is None or len(names) != n_features or not all(
-            isinstance(n, str) for n in names):
+    if (
+        names is None
+        or len(names) != n_features
+        or not all(isinstance(n, str) for n in names)
+    ):
         raise ValueError(
             "Invalid sk_reg model file: feature_names_in_ must hold n_features_in_ "
             "strings."
@@ -617,11 +674,17 @@ def _check_targets(Est, attrs, n_outputs):
     """classes_ (classifier) or _y_ndim (regressor) against the output count."""
     if Est is RegularizedNetClassifier:
         classes = attrs.get("classes_")
-        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or (
-                classes.dtype.kind not in _CLASS_DTYPE_KINDS):
+        if (
+            not isinstance(classes, np.ndarray)
+            or classes.ndim != 1
+            or (classes.dtype.kind not in _CLASS_DTYPE_KINDS)
+        ):
             raise ValueError("Invalid sk_reg model file: classes_ values.")
-        if len(classes) < 2 or len(classes) != n_outputs or len(
-                np.unique(classes)) != len(classes):
+        if (
+            len(classes) < 2
+            or len(classes) != n_outputs
+            or len(np.unique(classes)) != len(classes)
+        ):
             raise ValueError(
                 "Invalid sk_reg model file: classes_ must hold n_outputs (at least "
                 "2) distinct labels."
@@ -652,9 +715,9 @@ def _decode_net(doc, tensors, n_iter, n_loss):
     module, optimizer = {}, {}
     for key, value in tensors.items():
         if key.startswith(_TENSOR_PREFIX):
-            module[key[len(_TENSOR_PREFIX):]] = value
+            module[key[len(_TENSOR_PREFIX) :]] = value
         elif key.startswith(_OPTIMIZER_PREFIX):
-            optimizer[key[len(_OPTIMIZER_PREFIX):]] = value
+            optimizer[key[len(_OPTIMIZER_PREFIX) :]] = value
         else:
             raise ValueError(f"Invalid sk_reg model file: unexpected tensor {key!r}.")
     return {
@@ -665,8 +728,10 @@ def _decode_net(doc, tensors, n_iter, n_loss):
         "module": module,
         "optimizer": {
             "state": _optimizer_entries(net, optimizer),
-            "param_groups": _decode(_field(net, "optimizer_groups", (list, dict),
-                                           "net."), "net.optimizer_groups"),
+            "param_groups": _decode(
+                _field(net, "optimizer_groups", (list, dict), "net."),
+                "net.optimizer_groups",
+            ),
         },
     }
 
@@ -674,16 +739,21 @@ def _decode_net(doc, tensors, n_iter, n_loss):
 def _optimizer_entries(net, tensors):
     entries, used = [], set()
     for item in _field(net, "optimizer_state", list, "net."):
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)
-                and isinstance(item[1], list)):
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], int)
+            and isinstance(item[1], list)
+        ):
             raise ValueError("Invalid sk_reg model file: net.optimizer_state.")
         index, names = item
         keys = [f"{index}.{name}" for name in names]
         if not all(isinstance(n, str) for n in names) or not set(keys) <= set(tensors):
             raise ValueError("Invalid sk_reg model file: net.optimizer_state.")
         used.update(keys)
-        entries.append([index, {n: tensors[k] for n, k in zip(names, keys,
-                                                               strict=True)}])
+        entries.append(
+            [index, {n: tensors[k] for n, k in zip(names, keys, strict=True)}]
+        )
     if used != set(tensors):
         raise ValueError("Invalid sk_reg model file: unexpected optimizer tensors.")
     return entries
@@ -714,10 +784,14 @@ def _check_optimizer_tensors(net, entries):
         if not 0 <= index < len(params):
             raise ValueError("Invalid sk_reg model file: optimizer state index.")
         for name, value in entry.items():
-            if value.ndim and value.shape != params[index].shape or (
-                    value.is_floating_point() and not torch.isfinite(value).all()):
+            if (
+                value.ndim
+                and value.shape != params[index].shape
+                or (value.is_floating_point() and not torch.isfinite(value).all())
+            ):
                 raise ValueError(
-                    f"Invalid sk_reg model file: optimizer state {index}.{name}.")
+                    f"Invalid sk_reg model file: optimizer state {index}.{name}."
+                )
 
 
 def _rebuild(estimator, net_state, device):
@@ -785,8 +859,9 @@ def load(path, module=None, *, device=None):
     array([ True])
     """
     doc, tensors = _read(path)
-    Est = _lookup(_ESTIMATORS, _field(doc, "estimator", str, ""), "estimator class",
-                  "estimator")
+    Est = _lookup(
+        _ESTIMATORS, _field(doc, "estimator", str, ""), "estimator class", "estimator"
+    )
     _check_version(doc)
     params = _decode_hyperparameters(doc, Est, module)
     if device is not None:

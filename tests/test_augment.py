@@ -47,7 +47,10 @@ def test_flips_are_exact_and_drawn_per_sample():
     torch.manual_seed(0)
     out, _ = RandomFlip(horizontal=True, vertical=True)(X, None)
     variants = {
-        "same": X[0], "h": X[0].flip(-1), "v": X[0].flip(-2), "hv": X[0].flip(-1, -2)
+        "same": X[0],
+        "h": X[0].flip(-1),
+        "v": X[0].flip(-2),
+        "hv": X[0].flip(-1, -2),
     }
     seen = set()
     for img in out:
@@ -154,8 +157,9 @@ def test_cutmix_pastes_a_box_and_mixes_targets_by_area():
         values = out[i].unique()
         assert len(values) <= 2 and float(i) in values.tolist() or len(values) == 1
     # the soft target of sample i puts (fraction of pixels from j) on class j
-    pixel_share = torch.stack([(out[:, 0] == j).float().mean(dim=(1, 2))
-                               for j in range(n)], dim=1)
+    pixel_share = torch.stack(
+        [(out[:, 0] == j).float().mean(dim=(1, 2)) for j in range(n)], dim=1
+    )
     torch.testing.assert_close(y_mix, pixel_share)
     torch.testing.assert_close(y_mix.sum(dim=1), torch.ones(n))
     assert (pixel_share.diagonal() < 1).sum() > n // 2  # most got a patch
@@ -219,9 +223,15 @@ def test_affine_resamples_the_whole_batch_in_one_call(monkeypatch):
 
 @pytest.mark.parametrize(
     "aug",
-    [RandomFlip(vertical=True), RandomRotation(30), RandomScale((0.8, 1.3)),
-     RandomShift(0.2), RandomAffine(10, (0.9, 1.0), 0.05), Cutout(0.3, 0.5),
-     CutMix(0.4)],
+    [
+        RandomFlip(vertical=True),
+        RandomRotation(30),
+        RandomScale((0.8, 1.3)),
+        RandomShift(0.2),
+        RandomAffine(10, (0.9, 1.0), 0.05),
+        Cutout(0.3, 0.5),
+        CutMix(0.4),
+    ],
 )
 def test_pickle_and_clone_keep_parameters(aug):
     for copy in (pickle.loads(pickle.dumps(aug)), clone(aug)):
@@ -240,11 +250,20 @@ def test_grid_keys_of_composed_image_augmentations():
 
 @pytest.mark.parametrize(
     "aug",
-    [RandomRotation(degrees=181), RandomRotation(degrees=(10, -10)),
-     RandomRotation(degrees=(1, 2, 3)), RandomScale(scale=(1.2, 0.8)),
-     RandomScale(scale=(0.0, 1.0)), RandomScale(scale=1.1), RandomShift(shift=1.5),
-     RandomAffine(scale="big"), Cutout(size=-0.1), Cutout(value="x"),
-     CutMix(alpha=0), RandomFlip(horizontal="yes")],
+    [
+        RandomRotation(degrees=181),
+        RandomRotation(degrees=(10, -10)),
+        RandomRotation(degrees=(1, 2, 3)),
+        RandomScale(scale=(1.2, 0.8)),
+        RandomScale(scale=(0.0, 1.0)),
+        RandomScale(scale=1.1),
+        RandomShift(shift=1.5),
+        RandomAffine(scale="big"),
+        Cutout(size=-0.1),
+        Cutout(value="x"),
+        CutMix(alpha=0),
+        RandomFlip(horizontal="yes"),
+    ],
 )
 def test_invalid_parameters_are_rejected(aug):
     with pytest.raises(InvalidParameterError):

@@ -7,13 +7,20 @@ from sk_reg.modules import ConvNet
 
 _FAST = dict(hidden_layer_sizes=(16,), max_iter=40, learning_rate_init=1e-2)
 _ALL_ON = dict(
-    l1=1e-4, l2=1e-3, dropout=0.1, augment="noise", early_stopping=True,
-    validation_fraction=0.2, n_iter_no_change=5,
+    l1=1e-4,
+    l2=1e-3,
+    dropout=0.1,
+    augment="noise",
+    early_stopping=True,
+    validation_fraction=0.2,
+    n_iter_no_change=5,
 )
 # A ConvNet on flat input: the checks use 1 to 20 features, so each row is a
 # one-pixel-high image whose width is inferred (-1).
 _CNN = dict(
-    module=ConvNet(channels=(4,), hidden=8), input_shape=(1, 1, -1), max_iter=40,
+    module=ConvNet(channels=(4,), hidden=8),
+    input_shape=(1, 1, -1),
+    max_iter=40,
     learning_rate_init=1e-2,
 )
 _WEIGHT_REASON = (

@@ -52,16 +52,26 @@ def _fitted_models(cancer, diabetes):
     X, y = cancer
     Xr, Y = diabetes
     return [
-        make_pipeline(StandardScaler(), RegularizedNetClassifier(
-            (16,), dropout=0.1, augment=GaussianNoise(0.05), **FAST)).fit(X, y),
-        RegularizedNetClassifier((8,), early_stopping=True, optimizer="sgd",
-                                 **FAST).fit(X / X.max(0), y),
-        make_pipeline(StandardScaler(), RegularizedNetRegressor(
-            module=MLP((8, 4), "tanh"), dtype="float32", **FAST)).fit(Xr, Y),
+        make_pipeline(
+            StandardScaler(),
+            RegularizedNetClassifier(
+                (16,), dropout=0.1, augment=GaussianNoise(0.05), **FAST
+            ),
+        ).fit(X, y),
+        RegularizedNetClassifier(
+            (8,), early_stopping=True, optimizer="sgd", **FAST
+        ).fit(X / X.max(0), y),
+        make_pipeline(
+            StandardScaler(),
+            RegularizedNetRegressor(
+                module=MLP((8, 4), "tanh"), dtype="float32", **FAST
+            ),
+        ).fit(Xr, Y),
     ]
 
 
 # --- pickle ---------------------------------------------------------------------
+
 
 def test_pickle_holds_no_torch_or_skorch_objects(cancer, diabetes):
     for model in _fitted_models(cancer, diabetes):
@@ -70,8 +80,9 @@ def test_pickle_holds_no_torch_or_skorch_objects(cancer, diabetes):
         assert modules <= {"sk_reg", "sklearn", "numpy", "builtins", "copyreg"}, found
         X = cancer[0] if hasattr(model, "classes_") else diabetes[0]
         method = "predict_proba" if hasattr(model, "classes_") else "predict"
-        np.testing.assert_array_equal(getattr(loaded, method)(X),
-                                      getattr(model, method)(X))
+        np.testing.assert_array_equal(
+            getattr(loaded, method)(X), getattr(model, method)(X)
+        )
 
 
 def _walk(value):
@@ -124,8 +135,9 @@ def test_cuda_state_restores_on_the_cpu(cancer, monkeypatch):
     with pytest.warns(UserWarning, match="trained on 'cuda:0'.*restored on the CPU"):
         restored.__setstate__(state)
     assert restored.net_.device == "cpu"
-    np.testing.assert_array_equal(restored.predict_proba(X / X.max(0)),
-                                  clf.predict_proba(X / X.max(0)))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X / X.max(0)), clf.predict_proba(X / X.max(0))
+    )
 
 
 @pytest.mark.gpu
@@ -147,15 +159,25 @@ def test_cuda_fitted_pickle_loads_without_cuda(cancer, tmp_path):
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(sk_reg.__file__)))
     subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "m.pkl"), str(tmp_path / "X.npy"),
-         str(tmp_path / "p.npy")],
-        check=True, cwd=root, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(tmp_path / "m.pkl"),
+            str(tmp_path / "X.npy"),
+            str(tmp_path / "p.npy"),
+        ],
+        check=True,
+        cwd=root,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     )
-    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), clf.predict_proba(X),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "p.npy"), clf.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
 
 
 # --- skops ------------------------------------------------------------------------
+
 
 def test_skops_round_trip_trusts_only_sk_reg_types(cancer, diabetes, tmp_path):
     sio = pytest.importorskip("skops.io")
@@ -170,8 +192,9 @@ def test_skops_round_trip_trusts_only_sk_reg_types(cancer, diabetes, tmp_path):
         loaded = sio.load(path, trusted=untrusted)
         X = cancer[0] if hasattr(model, "classes_") else diabetes[0]
         method = "predict_proba" if hasattr(model, "classes_") else "predict"
-        np.testing.assert_array_equal(getattr(loaded, method)(X),
-                                      getattr(model, method)(X))
+        np.testing.assert_array_equal(
+            getattr(loaded, method)(X), getattr(model, method)(X)
+        )
 
 
 def test_skops_trusted_list_of_a_default_model(cancer):
@@ -180,10 +203,12 @@ def test_skops_trusted_list_of_a_default_model(cancer):
     pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier((8,), **FAST))
     data = sio.dumps(pipe.fit(X, y))
     assert sio.get_untrusted_types(data=data) == [
-        "sk_reg.estimators.RegularizedNetClassifier"]
+        "sk_reg.estimators.RegularizedNetClassifier"
+    ]
 
 
 # --- ONNX ---------------------------------------------------------------------------
+
 
 def _onnx_run(model, X, options=None):
     skl2onnx = pytest.importorskip("skl2onnx")
@@ -191,8 +216,9 @@ def _onnx_run(model, X, options=None):
     import sk_reg.onnx  # noqa: F401
 
     onx = skl2onnx.to_onnx(model, X[:1], options=options)
-    session = ort.InferenceSession(onx.SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     return session.run(None, {session.get_inputs()[0].name: X})
 
 
@@ -205,8 +231,12 @@ def _no_zipmap(pipe):
 def test_onnx_mlp_classifier_in_scaler_pipeline(cancer, activation, dtype):
     X, y = cancer
     X = X.astype(dtype)
-    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier(
-        (16, 8), activation=activation, dropout=0.2, augment="noise", **FAST))
+    pipe = make_pipeline(
+        StandardScaler(),
+        RegularizedNetClassifier(
+            (16, 8), activation=activation, dropout=0.2, augment="noise", **FAST
+        ),
+    )
     pipe.fit(X, y)
     labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
     assert proba.dtype == dtype
@@ -226,8 +256,9 @@ def test_onnx_zipmap_and_integer_multiclass(digits):
 
 def test_onnx_float32_model_fed_float64(cancer):
     X, y = cancer
-    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier(
-        (8,), dtype="float32", **FAST)).fit(X, y)
+    pipe = make_pipeline(
+        StandardScaler(), RegularizedNetClassifier((8,), dtype="float32", **FAST)
+    ).fit(X, y)
     _, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
     assert proba.dtype == np.float64
     np.testing.assert_allclose(proba, pipe.predict_proba(X), atol=1e-6)
@@ -236,8 +267,12 @@ def test_onnx_float32_model_fed_float64(cancer):
 def test_onnx_column_transformer_pipelines(cancer, diabetes):
     X, y = cancer
     X = X.astype(np.float32)
-    columns = ColumnTransformer([("scale", StandardScaler(), list(range(10))),
-                                 ("keep", "passthrough", list(range(10, 30)))])
+    columns = ColumnTransformer(
+        [
+            ("scale", StandardScaler(), list(range(10))),
+            ("keep", "passthrough", list(range(10, 30))),
+        ]
+    )
     pipe = make_pipeline(columns, RegularizedNetClassifier((16,), **FAST)).fit(X, y)
     labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
     np.testing.assert_allclose(proba, pipe.predict_proba(X), atol=1e-5)
@@ -245,22 +280,30 @@ def test_onnx_column_transformer_pipelines(cancer, diabetes):
 
     Xr, Y = diabetes
     Xr = Xr.astype(np.float32)
-    columns = ColumnTransformer([("scale", StandardScaler(), [0, 2, 3]),
-                                 ("keep", "passthrough", [1, 4, 5, 6, 7, 8, 9])])
+    columns = ColumnTransformer(
+        [
+            ("scale", StandardScaler(), [0, 2, 3]),
+            ("keep", "passthrough", [1, 4, 5, 6, 7, 8, 9]),
+        ]
+    )
     for target in (Y, Y[:, 0]):  # multi-output and 1-D
         reg = make_pipeline(columns, RegularizedNetRegressor((16,), **FAST))
         reg.fit(Xr, target)
         (pred,) = _onnx_run(reg, Xr)
         assert pred.shape == (len(Xr), target.ndim if target.ndim == 1 else 2)
-        np.testing.assert_allclose(pred.reshape(reg.predict(Xr).shape),
-                                   reg.predict(Xr), atol=1e-5)
+        np.testing.assert_allclose(
+            pred.reshape(reg.predict(Xr).shape), reg.predict(Xr), atol=1e-5
+        )
 
 
 def test_onnx_convnet_with_input_shape(digits):
     X, y = digits
     clf = RegularizedNetClassifier(
-        module=ConvNet(channels=(4, 8), hidden=16), input_shape=(1, 8, 8),
-        dropout=0.3, augment="flip", **{**FAST, "max_iter": 2},
+        module=ConvNet(channels=(4, 8), hidden=16),
+        input_shape=(1, 8, 8),
+        dropout=0.3,
+        augment="flip",
+        **{**FAST, "max_iter": 2},
     ).fit(X, y)
     labels, maps = _onnx_run(clf, X, {id(clf): {"zipmap": False}})
     np.testing.assert_allclose(maps, clf.predict_proba(X), atol=1e-5)
@@ -284,8 +327,9 @@ class _Residual(torch.nn.Module):
 def test_onnx_custom_module(diabetes):
     Xr, Y = diabetes
     Xr = Xr.astype(np.float32)
-    reg = make_pipeline(StandardScaler(), RegularizedNetRegressor(
-        module=_Residual, **FAST)).fit(Xr, Y)
+    reg = make_pipeline(
+        StandardScaler(), RegularizedNetRegressor(module=_Residual, **FAST)
+    ).fit(Xr, Y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the exporter's deprecation notes are muted
         (pred,) = _onnx_run(reg, Xr)
@@ -306,22 +350,27 @@ def test_onnx_multilabel_classifier(dtype):
 
     X, Y = make_multilabel_classification(200, n_classes=4, random_state=0)
     X = X.astype(dtype)
-    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier(
-        (16,), dropout=0.1, **FAST)).fit(X, Y)
+    pipe = make_pipeline(
+        StandardScaler(), RegularizedNetClassifier((16,), dropout=0.1, **FAST)
+    ).fit(X, Y)
     labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
     assert labels.dtype == np.int64 and proba.dtype == dtype
     np.testing.assert_array_equal(labels, pipe.predict(X))
     np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-5)
     if dtype == np.float32:  # onnxruntime's ZipMap takes float32 only
         labels, maps = _onnx_run(pipe, X)  # a dict per row: label -> proba
-        np.testing.assert_allclose([[row[c] for c in range(4)] for row in maps],
-                                   pipe.predict_proba(X), atol=1e-5)
+        np.testing.assert_allclose(
+            [[row[c] for c in range(4)] for row in maps],
+            pipe.predict_proba(X),
+            atol=1e-5,
+        )
 
 
 def test_onnx_poisson_regressor_predicts_the_mean(diabetes):
     X, y = diabetes
-    pipe = make_pipeline(StandardScaler(), RegularizedNetRegressor(
-        (16,), loss="poisson", **FAST)).fit(X, np.abs(y) / 100)
+    pipe = make_pipeline(
+        StandardScaler(), RegularizedNetRegressor((16,), loss="poisson", **FAST)
+    ).fit(X, np.abs(y) / 100)
     (out,) = _onnx_run(pipe, X.astype(np.float32))
     assert (out > 0).all()
     pred = pipe.predict(X.astype(np.float32))

@@ -13,7 +13,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 )
 def test_page_examples_run(page):
     result = doctest.testfile(
-        str(DOCS / page), module_relative=False, verbose=False,
+        str(DOCS / page),
+        module_relative=False,
+        verbose=False,
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
     )
     assert result.attempted > 0

@@ -22,13 +22,15 @@ from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
 from sk_reg._net import _TensorDataset
 from sk_reg.augment import BaseAugmentation, Compose, GaussianNoise, Mixup
 
-FAST = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=1e-2,
-            random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=1e-2, random_state=0
+)
 
 
 def _weights(est):
-    return [p.detach().cpu().numpy() for p in est.net_.module_.parameters()
-            if p.dim() >= 2]
+    return [
+        p.detach().cpu().numpy() for p in est.net_.module_.parameters() if p.dim() >= 2
+    ]
 
 
 def _l1_norm(est):
@@ -41,8 +43,9 @@ def _l2_norm(est):
 
 @pytest.fixture(scope="module")
 def clf_data():
-    X, y = make_classification(n_samples=300, n_features=8, n_informative=4,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=4, n_classes=3, random_state=0
+    )
     return StandardScaler().fit_transform(X), y
 
 
@@ -60,6 +63,7 @@ def est_and_data(request, clf_data, reg_data):
 
 
 # --- the six regularizers ----------------------------------------------------
+
 
 def test_larger_l2_gives_smaller_weight_norms(est_and_data):
     Est, (X, y) = est_and_data
@@ -87,13 +91,19 @@ def test_larger_l1_shrinks_and_gives_exact_zeros(est_and_data):
     assert zeros[2] > zeros[1] > 0
 
 
-@pytest.mark.parametrize("optimizer, lr, l1", [("adam", 1e-3, 0.01),
-                                               ("sgd", 0.01, 0.2)])
+@pytest.mark.parametrize(
+    "optimizer, lr, l1", [("adam", 1e-3, 0.01), ("sgd", 0.01, 0.2)]
+)
 def test_l1_selects_the_informative_features(sparse_signal, optimizer, lr, l1):
     X, y = sparse_signal
     clf = RegularizedNetClassifier(
-        (32,), l1=l1, l2=0.0, optimizer=optimizer, learning_rate_init=lr,
-        max_iter=150, random_state=0,
+        (32,),
+        l1=l1,
+        l2=0.0,
+        optimizer=optimizer,
+        learning_rate_init=lr,
+        max_iter=150,
+        random_state=0,
     ).fit(X, y)
     importances = clf.feature_importances_
     assert importances.shape == (30,)
@@ -112,9 +122,12 @@ def test_l1_selects_the_informative_features(sparse_signal, optimizer, lr, l1):
 def test_select_from_model_in_pipeline(sparse_signal):
     X, y = sparse_signal
     pipe = make_pipeline(
-        SelectFromModel(RegularizedNetClassifier((16,), l1=0.01, l2=0.0,
-                                                 max_iter=150, random_state=0),
-                        threshold=1e-12),
+        SelectFromModel(
+            RegularizedNetClassifier(
+                (16,), l1=0.01, l2=0.0, max_iter=150, random_state=0
+            ),
+            threshold=1e-12,
+        ),
         RegularizedNetClassifier(**FAST),
     ).fit(X, y)
     n_kept = pipe[0].get_support().sum()
@@ -135,19 +148,26 @@ def test_dropout_layers_and_eval_mode(clf_data):
 
 def test_dropout_reduces_overconfidence_on_new_data():
     # 100 noisy training rows, 40 features, a wide net: it memorises.
-    X, y = make_classification(n_samples=400, n_features=40, n_informative=5,
-                               flip_y=0.2, random_state=1)
+    X, y = make_classification(
+        n_samples=400, n_features=40, n_informative=5, flip_y=0.2, random_state=1
+    )
     Xte, yte = X[100:], y[100:]
     X, y = X[:100], y[:100]
-    kw = dict(hidden_layer_sizes=(256,), max_iter=200, l2=0.0,
-              n_iter_no_change=1000, random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(256,),
+        max_iter=200,
+        l2=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
     plain = RegularizedNetClassifier(**kw).fit(X, y)
     dropped = RegularizedNetClassifier(**kw, dropout=0.5).fit(X, y)
     assert plain.loss_curve_[-1] < dropped.loss_curve_[-1]
     # Measured: test log-loss 1.27 without dropout, 1.15 with it (seeds 0-2
     # all show the same ordering).
     assert log_loss(yte, dropped.predict_proba(Xte)) < log_loss(
-        yte, plain.predict_proba(Xte))
+        yte, plain.predict_proba(Xte)
+    )
 
 
 def test_label_smoothing_reaches_the_criterion_and_softens(clf_data):
@@ -175,8 +195,12 @@ class _CountingAugmentation(BaseAugmentation):
 def test_augment_only_touches_training_batches(clf_data):
     X, y = clf_data
     log = []
-    clf = RegularizedNetClassifier(**FAST, augment=_CountingAugmentation(log),
-                                   early_stopping=True, validation_fraction=0.2)
+    clf = RegularizedNetClassifier(
+        **FAST,
+        augment=_CountingAugmentation(log),
+        early_stopping=True,
+        validation_fraction=0.2,
+    )
     # Parameter objects are cloned in fit, so look at the fitted net's copy.
     clf.fit(X, y)
     seen = clf.net_.augment.log
@@ -189,8 +213,9 @@ def test_augment_only_touches_training_batches(clf_data):
     assert len(seen) == n_before
 
 
-@pytest.mark.parametrize("augment", ["noise", "mixup", "noise+mixup",
-                                     GaussianNoise(0.3), Mixup(0.4)])
+@pytest.mark.parametrize(
+    "augment", ["noise", "mixup", "noise+mixup", GaussianNoise(0.3), Mixup(0.4)]
+)
 def test_augment_changes_training_not_prediction(est_and_data, augment):
     Est, (X, y) = est_and_data
     plain = Est(**FAST).fit(X, y)
@@ -200,8 +225,9 @@ def test_augment_changes_training_not_prediction(est_and_data, augment):
 
 
 def test_augment_nested_params_are_tunable():
-    clf = RegularizedNetClassifier(augment=Compose([("noise", GaussianNoise(0.1)),
-                                                    ("mix", Mixup())]))
+    clf = RegularizedNetClassifier(
+        augment=Compose([("noise", GaussianNoise(0.1)), ("mix", Mixup())])
+    )
     clf.set_params(augment__noise__std=0.5, augment__mix__alpha=1.0)
     params = clf.get_params()
     assert params["augment__noise__std"] == 0.5
@@ -220,8 +246,13 @@ def test_mixup_composes_with_label_smoothing(clf_data):
 def test_early_stopping_stops_and_restores_best(clf_data, scoring):
     X, y = clf_data
     clf = RegularizedNetClassifier(
-        (64,), learning_rate_init=3e-2, max_iter=500, early_stopping=True,
-        n_iter_no_change=5, scoring=scoring, random_state=0,
+        (64,),
+        learning_rate_init=3e-2,
+        max_iter=500,
+        early_stopping=True,
+        n_iter_no_change=5,
+        scoring=scoring,
+        random_state=0,
     ).fit(X, y)
     assert clf.n_iter_ < 500
     scores = clf.validation_scores_
@@ -241,15 +272,19 @@ def test_early_stopping_stops_and_restores_best(clf_data, scoring):
     proba = clf.predict_proba(Xv)
     restored_loss = -np.mean(np.log(proba[np.arange(len(yv)), yv]))
     assert restored_loss == pytest.approx(valid_losses[best], rel=1e-6)
-    restored = {None: clf.score(Xv, yv), "loss": -restored_loss,
-                "neg_log_loss": -restored_loss}[scoring]
+    restored = {
+        None: clf.score(Xv, yv),
+        "loss": -restored_loss,
+        "neg_log_loss": -restored_loss,
+    }[scoring]
     assert restored == pytest.approx(clf.best_validation_score_, rel=1e-6)
 
 
 def test_no_early_stopping_stops_on_training_loss_plateau(clf_data):
     X, y = clf_data
-    clf = RegularizedNetClassifier(**{**FAST, "max_iter": 2000}, tol=1e-2,
-                                   n_iter_no_change=3).fit(X, y)
+    clf = RegularizedNetClassifier(
+        **{**FAST, "max_iter": 2000}, tol=1e-2, n_iter_no_change=3
+    ).fit(X, y)
     assert clf.n_iter_ < 2000
     assert clf.validation_scores_ is None
 
@@ -263,6 +298,7 @@ def test_convergence_warning_when_max_iter_reached(clf_data):
 
 
 # --- inputs -------------------------------------------------------------------
+
 
 def test_string_labels_and_pandas(clf_data):
     pd = pytest.importorskip("pandas")
@@ -307,10 +343,12 @@ def test_zero_sample_weight_equals_dropping_rows():
 
 
 def test_class_weight_balanced_favours_the_minority():
-    X, y = make_classification(n_samples=400, n_features=5, weights=[0.9, 0.1],
-                               class_sep=0.5, random_state=0)
-    kw = dict(hidden_layer_sizes=(8,), max_iter=50, learning_rate_init=1e-2,
-              random_state=0)
+    X, y = make_classification(
+        n_samples=400, n_features=5, weights=[0.9, 0.1], class_sep=0.5, random_state=0
+    )
+    kw = dict(
+        hidden_layer_sizes=(8,), max_iter=50, learning_rate_init=1e-2, random_state=0
+    )
     plain = RegularizedNetClassifier(**kw).fit(X, y)
     balanced = RegularizedNetClassifier(**kw, class_weight="balanced").fit(X, y)
     assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
@@ -329,6 +367,7 @@ def test_multioutput_regression(reg_data):
 
 # --- sklearn machinery -------------------------------------------------------
 
+
 def test_clone_and_set_params_roundtrip():
     clf = RegularizedNetClassifier((5, 3), l1=0.1, augment="noise")
     c2 = clone(clf.set_params(dropout=0.2, l2=0.5))
@@ -338,17 +377,29 @@ def test_clone_and_set_params_roundtrip():
 
 def test_grid_search_over_all_six_regularizers(clf_data):
     X, y = clf_data
-    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier(
-        hidden_layer_sizes=(8,), max_iter=10, learning_rate_init=1e-2,
-        random_state=0))
-    grid = GridSearchCV(pipe, {
-        "regularizednetclassifier__l1": [0.0, 1e-3],
-        "regularizednetclassifier__l2": [1e-4, 1e-2],
-        "regularizednetclassifier__dropout": [0.0, 0.2],
-        "regularizednetclassifier__label_smoothing": [0.0, 0.1],
-        "regularizednetclassifier__augment": [None, "noise"],
-        "regularizednetclassifier__early_stopping": [False, True],
-    }, cv=2, n_jobs=2, error_score="raise")
+    pipe = make_pipeline(
+        StandardScaler(),
+        RegularizedNetClassifier(
+            hidden_layer_sizes=(8,),
+            max_iter=10,
+            learning_rate_init=1e-2,
+            random_state=0,
+        ),
+    )
+    grid = GridSearchCV(
+        pipe,
+        {
+            "regularizednetclassifier__l1": [0.0, 1e-3],
+            "regularizednetclassifier__l2": [1e-4, 1e-2],
+            "regularizednetclassifier__dropout": [0.0, 0.2],
+            "regularizednetclassifier__label_smoothing": [0.0, 0.1],
+            "regularizednetclassifier__augment": [None, "noise"],
+            "regularizednetclassifier__early_stopping": [False, True],
+        },
+        cv=2,
+        n_jobs=2,
+        error_score="raise",
+    )
     grid.fit(X, y)
     assert len(grid.cv_results_["params"]) == 64
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
@@ -366,31 +417,56 @@ np.save(sys.argv[2], est.predict(np.load(sys.argv[3])))
 @pytest.mark.parametrize("how", ["pickle", "joblib"])
 def test_persistence_in_a_fresh_process(tmp_path, clf_data, how):
     X, y = clf_data
-    clf = RegularizedNetClassifier(**FAST, augment="mixup", dropout=0.1,
-                                   l1=1e-3).fit(X, y.astype(str))
+    clf = RegularizedNetClassifier(**FAST, augment="mixup", dropout=0.1, l1=1e-3).fit(
+        X, y.astype(str)
+    )
     path = tmp_path / f"model.{how}"
     if how == "pickle":
         path.write_bytes(pickle.dumps(clf))
     else:
         joblib.dump(clf, path)
     np.save(tmp_path / "X.npy", X)
-    subprocess.run([sys.executable, "-c", _RELOAD, str(path),
-                    str(tmp_path / "pred.npy"), str(tmp_path / "X.npy")],
-                   check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _RELOAD,
+            str(path),
+            str(tmp_path / "pred.npy"),
+            str(tmp_path / "X.npy"),
+        ],
+        check=True,
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "pred.npy"), clf.predict(X))
 
 
 # --- hyperparameter validation ----------------------------------------------
 
-@pytest.mark.parametrize("params", [
-    {"l1": -1.0}, {"l2": -0.1}, {"dropout": 1.0}, {"dropout": -0.1},
-    {"label_smoothing": 1.0}, {"augment": "unknown"}, {"augment": "noise+noise"},
-    {"augment": 3}, {"max_iter": 0}, {"batch_size": 0}, {"optimizer": "lbfgs"},
-    {"hidden_layer_sizes": (10, 0)}, {"activation": "swish"},
-    {"learning_rate_init": 0.0}, {"validation_fraction": 1.0},
-    {"device": "not-a-device"}, {"augment": GaussianNoise(std=-1)},
-    {"augment": Mixup(alpha=0)}, {"dtype": "float16"},
-])
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"l1": -1.0},
+        {"l2": -0.1},
+        {"dropout": 1.0},
+        {"dropout": -0.1},
+        {"label_smoothing": 1.0},
+        {"augment": "unknown"},
+        {"augment": "noise+noise"},
+        {"augment": 3},
+        {"max_iter": 0},
+        {"batch_size": 0},
+        {"optimizer": "lbfgs"},
+        {"hidden_layer_sizes": (10, 0)},
+        {"activation": "swish"},
+        {"learning_rate_init": 0.0},
+        {"validation_fraction": 1.0},
+        {"device": "not-a-device"},
+        {"augment": GaussianNoise(std=-1)},
+        {"augment": Mixup(alpha=0)},
+        {"dtype": "float16"},
+    ],
+)
 def test_invalid_hyperparameters(clf_data, params):
     X, y = clf_data
     with pytest.raises(InvalidParameterError):
@@ -409,6 +485,7 @@ def test_cuda_without_cuda_is_a_clear_error(clf_data):
 
 # --- determinism, verbosity, incremental -------------------------------------
 
+
 def test_same_random_state_same_weights_and_rng_untouched(clf_data):
     X, y = clf_data
     kw = {**FAST, "dropout": 0.2, "augment": "noise+mixup", "early_stopping": True}
@@ -416,7 +493,7 @@ def test_same_random_state_same_weights_and_rng_untouched(clf_data):
     torch_state = torch.get_rng_state().clone()
     a = RegularizedNetClassifier(**kw).fit(X, y)
     b = RegularizedNetClassifier(**kw).fit(X, y)
-    for wa, wb in zip(_weights(a), _weights(b)):
+    for wa, wb in zip(_weights(a), _weights(b), strict=True):
         np.testing.assert_array_equal(wa, wb)
     np.testing.assert_array_equal(np_state, np.random.get_state()[1])
     assert torch.equal(torch_state, torch.get_rng_state())
@@ -429,8 +506,9 @@ def test_verbose_levels(clf_data, capsys):
     RegularizedNetClassifier(**{**FAST, "max_iter": 3}).fit(X, y)
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
-    RegularizedNetClassifier(**{**FAST, "max_iter": 3}, verbose=1,
-                             early_stopping=True).fit(X, y)
+    RegularizedNetClassifier(
+        **{**FAST, "max_iter": 3}, verbose=1, early_stopping=True
+    ).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert all("train_loss" in ln and "valid_score" in ln for ln in lines)
@@ -490,12 +568,16 @@ def test_warm_start_continues_from_current_weights(clf_data):
 
 # --- custom modules ------------------------------------------------------------
 
+
 class _TwoLayer(torch.nn.Module):
     def __init__(self, n_features, n_outputs, dropout=0.0):
         super().__init__()
         self.body = torch.nn.Sequential(
-            torch.nn.Linear(n_features, 12), torch.nn.ReLU(),
-            torch.nn.Dropout(dropout), torch.nn.Linear(12, n_outputs))
+            torch.nn.Linear(n_features, 12),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(dropout),
+            torch.nn.Linear(12, n_outputs),
+        )
 
     def forward(self, X):
         return self.body(X)
@@ -512,8 +594,9 @@ class _WrongOutput(torch.nn.Module):
 
 def test_custom_module_class_gets_dropout(clf_data):
     X, y = clf_data
-    clf = RegularizedNetClassifier(**FAST, module=_TwoLayer, dropout=0.3,
-                                   l1=1e-3).fit(X, y)
+    clf = RegularizedNetClassifier(**FAST, module=_TwoLayer, dropout=0.3, l1=1e-3).fit(
+        X, y
+    )
     assert clf.net_.module_.body[2].p == 0.3
     assert clf.score(X, y) > 0.7
 
@@ -530,5 +613,6 @@ def test_fit_does_not_warn_on_good_input(clf_data):
     X, y = clf_data
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        RegularizedNetClassifier((8,), max_iter=500, learning_rate_init=1e-2,
-                                 random_state=0).fit(X, y)
+        RegularizedNetClassifier(
+            (8,), max_iter=500, learning_rate_init=1e-2, random_state=0
+        ).fit(X, y)

@@ -70,12 +70,15 @@ def test_mlp_builder_uses_fast_dropout():
 
 
 # -- optimizer ------------------------------------------------------------------
-@pytest.mark.parametrize("optimizer, kwargs, fused", [
-    ("adam", None, True),
-    ("adamw", None, True),
-    ("adam", {"foreach": True}, None),  # the user's choice wins
-    ("adam", {"fused": False}, False),
-])
+@pytest.mark.parametrize(
+    "optimizer, kwargs, fused",
+    [
+        ("adam", None, True),
+        ("adamw", None, True),
+        ("adam", {"foreach": True}, None),  # the user's choice wins
+        ("adam", {"fused": False}, False),
+    ],
+)
 def test_adam_fused_unless_the_user_chose(optimizer, kwargs, fused):
     X, y = make_classification(40, 4, random_state=0)
     clf = RegularizedNetClassifier(**FAST, optimizer=optimizer, optimizer_kwargs=kwargs)

@@ -66,13 +66,18 @@ class _InterruptOnce(Callback):
         self.fired = False
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if (training and not self.fired and len(net.history) == self.epoch
-                and len(net.history[-1]["batches"]) == self.batch):
+        if (
+            training
+            and not self.fired
+            and len(net.history) == self.epoch
+            and len(net.history[-1]["batches"]) == self.batch
+        ):
             self.fired = True
             raise KeyboardInterrupt
 
 
 # --- divergence ---------------------------------------------------------------
+
 
 def test_divergence_stops_with_a_warning_and_keeps_the_last_finite_epoch(digits_full):
     """The issue's example: lr 1e6 with SGD on unscaled data (nan at epoch 9)."""
@@ -96,8 +101,14 @@ def test_divergence_stops_with_a_warning_and_keeps_the_last_finite_epoch(digits_
 def test_divergence_with_early_stopping_restores_the_best_epoch(digits_raw):
     X, y = digits_raw
     X = X / 16.0
-    kw = dict(hidden_layer_sizes=(32,), learning_rate_init=1e-2, random_state=0,
-              max_iter=40, early_stopping=True, n_iter_no_change=20)
+    kw = dict(
+        hidden_layer_sizes=(32,),
+        learning_rate_init=1e-2,
+        random_state=0,
+        max_iter=40,
+        early_stopping=True,
+        n_iter_no_change=20,
+    )
     # Epoch 4 gets worse (finite), epoch 5 diverges.
     blow_up = _SetLearningRate({4: 30.0, 5: 1e250})
     with pytest.warns(ConvergenceWarning, match="diverged.*best epoch"):
@@ -110,8 +121,9 @@ def test_divergence_with_early_stopping_restores_the_best_epoch(digits_raw):
     # The weights are those of the best epoch of an undisturbed run.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ref = RegularizedNetClassifier(**{**kw, "max_iter": stopping.best_epoch_,
-                                          "early_stopping": True}).fit(X, y)
+        ref = RegularizedNetClassifier(
+            **{**kw, "max_iter": stopping.best_epoch_, "early_stopping": True}
+        ).fit(X, y)
     assert _same_weights(clf, ref)
     assert clf.best_validation_score_ == ref.validation_scores_[-1]
 
@@ -119,8 +131,9 @@ def test_divergence_with_early_stopping_restores_the_best_epoch(digits_raw):
 def test_regressor_divergence(digits_raw):
     X, y = make_regression(n_samples=300, n_features=10, noise=1.0, random_state=0)
     with pytest.warns(ConvergenceWarning, match="diverged"):
-        reg = RegularizedNetRegressor(learning_rate_init=1.0, optimizer="sgd",
-                                      max_iter=100, random_state=0).fit(X * 100, y)
+        reg = RegularizedNetRegressor(
+            learning_rate_init=1.0, optimizer="sgd", max_iter=100, random_state=0
+        ).fit(X * 100, y)
     assert np.isfinite(reg.predict(X * 100)).all()
 
 
@@ -135,7 +148,8 @@ def test_divergence_in_the_first_epoch_raises_and_changes_nothing(prefit):
         before, weights = reg.predict(X), _weights(reg)
     with pytest.raises(ValueError, match="diverged at epoch 1.*no usable model"):
         reg.set_params(learning_rate_init=1e300, optimizer="sgd", batch_size=10).fit(
-            X, y / y.std())
+            X, y / y.std()
+        )
     if prefit:
         np.testing.assert_array_equal(reg.predict(X), before)
         assert_same_tree(weights, _weights(reg))
@@ -165,6 +179,7 @@ def test_partial_fit_on_a_diverging_chunk_keeps_the_model():
 
 # --- KeyboardInterrupt ---------------------------------------------------------------
 
+
 def test_interrupt_mid_epoch_keeps_the_last_completed_epoch(digits_raw):
     X, y = digits_raw
     X = X / 16.0
@@ -189,16 +204,22 @@ def test_interrupt_mid_epoch_keeps_the_last_completed_epoch(digits_raw):
 
 def test_interrupt_in_the_first_epoch_propagates_and_changes_nothing(digits_raw):
     X, y = digits_raw
-    clf = RegularizedNetClassifier(hidden_layer_sizes=(8,), random_state=0,
-                                   callbacks=[_InterruptOnce(epoch=1, batch=1)])
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=(8,),
+        random_state=0,
+        callbacks=[_InterruptOnce(epoch=1, batch=1)],
+    )
     with pytest.raises(KeyboardInterrupt, match="no epoch completed"):
         clf.fit(X, y)
     with pytest.raises(NotFittedError):
         check_is_fitted(clf)
     # A fitted model interrupted in the first epoch of a new partial_fit.
     # (partial_fit keeps the first call's hyperparameters, callbacks included.)
-    clf = RegularizedNetClassifier(hidden_layer_sizes=(8,), random_state=0,
-                                   callbacks=[_InterruptOnce(epoch=2, batch=1)])
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=(8,),
+        random_state=0,
+        callbacks=[_InterruptOnce(epoch=2, batch=1)],
+    )
     clf.partial_fit(X, y, classes=np.arange(10))
     before = clf.predict_proba(X)
     with pytest.raises(KeyboardInterrupt, match="no epoch completed"):
@@ -215,9 +236,13 @@ def test_early_stopping_is_not_mistaken_for_an_interrupt(digits_raw):
     X, y = digits_raw
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        clf = RegularizedNetClassifier(hidden_layer_sizes=(16,), random_state=0,
-                                       n_iter_no_change=2, tol=10.0,
-                                       max_iter=50).fit(X / 16.0, y)
+        clf = RegularizedNetClassifier(
+            hidden_layer_sizes=(16,),
+            random_state=0,
+            n_iter_no_change=2,
+            tol=10.0,
+            max_iter=50,
+        ).fit(X / 16.0, y)
     # MLP's rule: epoch 1 improves, epochs 2-4 do not (tol=10); the count (3)
     # then exceeds n_iter_no_change=2.
     assert clf.n_iter_ == 4 == len(clf.net_.history)
@@ -241,8 +266,11 @@ def _predict_in_cpu_process(tmp_path, clf, X):
     path.write_bytes(pickle.dumps((clf, X)))
     out = subprocess.run(
         [sys.executable, "-c", _LOAD_ON_CPU, str(path), str(tmp_path / "p.npy")],
-        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, cwd=ROOT,
-        capture_output=True, text=True, check=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return np.load(tmp_path / "p.npy"), out
 
@@ -252,8 +280,9 @@ def test_pickle_that_asks_for_cuda_loads_on_a_cpu_only_machine(digits_raw):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA; the gpu-marked test covers it")
     X, y = digits_raw
-    clf = RegularizedNetClassifier(hidden_layer_sizes=(8,), max_iter=3,
-                                   random_state=0).fit(X / 16.0, y)
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=(8,), max_iter=3, random_state=0
+    ).fit(X / 16.0, y)
     expected = clf.predict_proba(X / 16.0)
     clf.net_.device = "cuda"  # as if it had been trained there
     with warnings.catch_warnings(record=True) as caught:
@@ -273,9 +302,15 @@ def test_pickle_that_asks_for_cuda_loads_on_a_cpu_only_machine(digits_raw):
 def test_cuda_fitted_model_pickles_to_a_cpu_only_process(tmp_path, digits_raw):
     X, y = digits_raw
     X = (X / 16.0).astype(np.float32)
-    clf = RegularizedNetClassifier(hidden_layer_sizes=(32,), max_iter=5,
-                                   early_stopping=True, augment="noise", dropout=0.1,
-                                   device="cuda", random_state=0).fit(X, y)
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=(32,),
+        max_iter=5,
+        early_stopping=True,
+        augment="noise",
+        dropout=0.1,
+        device="cuda",
+        random_state=0,
+    ).fit(X, y)
     assert clf.net_.device == "cuda"
     proba, out = _predict_in_cpu_process(tmp_path, clf, X)
     assert out.stdout.strip() == "cpu"
@@ -309,7 +344,10 @@ def fit_and_hash(seed):
 def _hash_in_new_process(seed, hashseed):
     out = subprocess.run(
         [sys.executable, "-c", _FIT_AND_HASH + f"print(fit_and_hash({seed}))"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONHASHSEED": str(hashseed)},
     )
     return out.stdout.strip()
@@ -334,8 +372,9 @@ def test_concurrent_predict_from_threads(digits_raw):
     X = X / 16.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = RegularizedNetClassifier((32,), dropout=0.5, max_iter=5,
-                                       random_state=0).fit(X, y)
+        clf = RegularizedNetClassifier(
+            (32,), dropout=0.5, max_iter=5, random_state=0
+        ).fit(X, y)
     chunks = np.array_split(np.arange(len(X)), 8)
     expected = [clf.predict_proba(X[idx]) for idx in chunks]
     labels = [clf.predict(X[idx]) for idx in chunks]
@@ -350,8 +389,9 @@ def test_concurrent_predict_from_threads(digits_raw):
                 i = (t + r) % len(chunks)
                 proba = clf.predict_proba(X[chunks[i]])
                 pred = clf.predict(X[chunks[i]])
-                results[t, r] = (np.array_equal(proba, expected[i])
-                                 and np.array_equal(pred, labels[i]))
+                results[t, r] = np.array_equal(proba, expected[i]) and np.array_equal(
+                    pred, labels[i]
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -17,8 +17,13 @@ from sk_reg.augment import resolve_augment
 from sk_reg.modules import ConvNet
 
 IMAGE_AUGMENTS = ["flip", "rotate", "scale", "shift", "affine", "cutout", "cutmix"]
-TINY = dict(module=ConvNet(channels=(4,), hidden=16), input_shape=(1, 8, 8),
-            max_iter=3, batch_size=64, random_state=0)
+TINY = dict(
+    module=ConvNet(channels=(4,), hidden=16),
+    input_shape=(1, 8, 8),
+    max_iter=3,
+    batch_size=64,
+    random_state=0,
+)
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
@@ -42,8 +47,11 @@ def _weights(est):
 
 def test_convnet_learns_digits_from_flat_rows(digits):
     X, y = digits
-    clf = _fit(RegularizedNetClassifier(**{**TINY, "max_iter": 30},
-                                        learning_rate_init=3e-3), X[:600], y[:600])
+    clf = _fit(
+        RegularizedNetClassifier(**{**TINY, "max_iter": 30}, learning_rate_init=3e-3),
+        X[:600],
+        y[:600],
+    )
     assert clf.n_features_in_ == 64
     assert clf.score(X[600:900], y[600:900]) > 0.85
     assert isinstance(clf.net_.module_.features[0], nn.Conv2d)
@@ -54,7 +62,7 @@ def test_4d_input_is_the_same_as_flat_rows(small_digits):
     images = X.reshape(-1, 1, 8, 8)
     flat = _fit(RegularizedNetClassifier(**TINY), X, y)
     four_d = _fit(RegularizedNetClassifier(**{**TINY, "input_shape": None}), images, y)
-    for a, b in zip(_weights(flat), _weights(four_d)):
+    for a, b in zip(_weights(flat), _weights(four_d), strict=True):
         torch.testing.assert_close(a, b)
     assert four_d.n_features_in_ == 64
     np.testing.assert_array_equal(four_d.predict(images), four_d.predict(X))
@@ -74,15 +82,17 @@ def test_partial_fit_on_image_batches(small_digits):
 
 def test_regressor_with_convnet_and_augmentation(small_digits):
     X, y = small_digits
-    reg = _fit(RegularizedNetRegressor(**TINY, augment="shift+cutmix"),
-               X, np.c_[y, -y] / 10.0)
+    reg = _fit(
+        RegularizedNetRegressor(**TINY, augment="shift+cutmix"), X, np.c_[y, -y] / 10.0
+    )
     assert reg.predict(X).shape == (200, 2)
 
 
 def test_pipelines_pass_flat_arrays(small_digits):
     X, y = small_digits
-    pipe = make_pipeline(MinMaxScaler(), RegularizedNetClassifier(**TINY,
-                                                                   augment="rotate"))
+    pipe = make_pipeline(
+        MinMaxScaler(), RegularizedNetClassifier(**TINY, augment="rotate")
+    )
     assert _fit(pipe, X, y).predict(X[:5]).shape == (5,)
 
 
@@ -155,14 +165,20 @@ class _Recorder(nn.Module):
 
 
 @pytest.mark.parametrize("augment", [None, *IMAGE_AUGMENTS])
-def test_augmentation_changes_training_batches_never_predictions(
-    small_digits, augment
-):
+def test_augmentation_changes_training_batches_never_predictions(small_digits, augment):
     X, y = small_digits
     _Recorder.seen = []
-    clf = _fit(RegularizedNetClassifier(module=_Recorder, input_shape=(1, 8, 8),
-                                        augment=augment, max_iter=2, random_state=0),
-               X, y)
+    clf = _fit(
+        RegularizedNetClassifier(
+            module=_Recorder,
+            input_shape=(1, 8, 8),
+            augment=augment,
+            max_iter=2,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     assert clf.net_.module_.input_shape == (1, 8, 8)
     seen = torch.cat(_Recorder.seen)
     assert seen.shape == (2 * len(X), 64)
@@ -187,15 +203,17 @@ def test_same_random_state_same_fit_with_image_augmentation(small_digits, augmen
     a = _fit(RegularizedNetClassifier(**params), X, y)
     b = _fit(RegularizedNetClassifier(**params), X, y)
     c = _fit(RegularizedNetClassifier(**{**params, "random_state": 1}), X, y)
-    for wa, wb in zip(_weights(a), _weights(b)):
+    for wa, wb in zip(_weights(a), _weights(b), strict=True):
         assert torch.equal(wa, wb)
-    assert not all(torch.equal(wa, wc) for wa, wc in zip(_weights(a), _weights(c)))
+    pairs = zip(_weights(a), _weights(c), strict=True)
+    assert not all(torch.equal(wa, wc) for wa, wc in pairs)
 
 
 def test_pickled_convnet_estimator_predicts_the_same(small_digits):
     X, y = small_digits
-    clf = _fit(RegularizedNetClassifier(**TINY, augment="affine+cutmix",
-                                        dropout=0.25), X, y)
+    clf = _fit(
+        RegularizedNetClassifier(**TINY, augment="affine+cutmix", dropout=0.25), X, y
+    )
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(
@@ -215,7 +233,7 @@ def test_feature_importances_is_absent_for_a_convnet(small_digits):
     clf = _fit(RegularizedNetClassifier(**TINY), X, y)
     assert not hasattr(clf, "feature_importances_")
     with pytest.raises(AttributeError, match="torch.nn.Linear"):
-        clf.feature_importances_
+        clf.feature_importances_  # noqa: B018
 
 
 def test_grid_search_over_module_and_augment_params(small_digits):
@@ -228,8 +246,9 @@ def test_grid_search_over_module_and_augment_params(small_digits):
     _fit(search, X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_estimator_.module.channels in [(2,), (4,)]
-    assert search.best_estimator_.net_.module_.features[0].out_channels == (
-        search.best_params_["module__channels"][0]
+    assert (
+        search.best_estimator_.net_.module_.features[0].out_channels
+        == (search.best_params_["module__channels"][0])
     )
 
 
@@ -237,12 +256,23 @@ def test_grid_search_over_module_and_augment_params(small_digits):
 @pytest.mark.gpu
 def test_convnet_with_image_augmentation_on_cuda(small_digits):
     X, y = small_digits
-    clf = _fit(RegularizedNetClassifier(**TINY, device="cuda",
-                                        augment="flip+affine+cutout+cutmix"), X, y)
+    clf = _fit(
+        RegularizedNetClassifier(
+            **TINY, device="cuda", augment="flip+affine+cutout+cutmix"
+        ),
+        X,
+        y,
+    )
     assert next(clf.net_.module_.parameters()).device.type == "cuda"
-    cpu = _fit(RegularizedNetClassifier(**TINY, augment="flip+affine+cutout+cutmix"),
-               X, y)
+    cpu = _fit(
+        RegularizedNetClassifier(**TINY, augment="flip+affine+cutout+cutmix"), X, y
+    )
     assert clf.predict(X).shape == cpu.predict(X).shape == (200,)
-    again = _fit(RegularizedNetClassifier(**TINY, device="cuda",
-                                          augment="flip+affine+cutout+cutmix"), X, y)
+    again = _fit(
+        RegularizedNetClassifier(
+            **TINY, device="cuda", augment="flip+affine+cutout+cutmix"
+        ),
+        X,
+        y,
+    )
     np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))

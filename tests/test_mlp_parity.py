@@ -73,8 +73,12 @@ def test_fit():
     # softmax cross-entropy gradient plus l2 * W / n_samples (MLP's scaling).
     X = np.array([[0.6, 0.8, 0.7]])
     clf = RegularizedNetClassifier(
-        hidden_layer_sizes=2, activation="logistic", optimizer="sgd",
-        optimizer_kwargs={"momentum": 0}, learning_rate_init=0.1, l2=0.1,
+        hidden_layer_sizes=2,
+        activation="logistic",
+        optimizer="sgd",
+        optimizer_kwargs={"momentum": 0},
+        learning_rate_init=0.1,
+        l2=0.1,
         random_state=1,
     ).partial_fit(X, [0], classes=[0, 1])
     W1 = np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0.0]])
@@ -94,7 +98,8 @@ def test_fit():
     d2 = p - np.array([1.0, 0.0])  # d loss / d logits
     d1 = (d2 @ W2.T) * h * (1 - h)
     expected = [
-        W1 - 0.1 * (X.T * d1 + 0.1 * W1), W2 - 0.1 * (h.T * d2 + 0.1 * W2),
+        W1 - 0.1 * (X.T * d1 + 0.1 * W1),
+        W2 - 0.1 * (h.T * d2 + 0.1 * W2),
     ]
     np.testing.assert_allclose(clf.coefs_[0], expected[0], atol=1e-12)
     np.testing.assert_allclose(clf.coefs_[1], expected[1], atol=1e-12)
@@ -112,9 +117,15 @@ def test_gradient(n_labels, activation):
     y = 1 + np.mod(np.arange(5) + 1, n_labels)
     lr, l2 = 1e-3, 0.5
     clf = RegularizedNetClassifier(
-        hidden_layer_sizes=10, activation=activation, optimizer="sgd",
-        optimizer_kwargs={"momentum": 0}, learning_rate_init=lr, l2=l2,
-        batch_size=5, shuffle=False, random_state=1,
+        hidden_layer_sizes=10,
+        activation=activation,
+        optimizer="sgd",
+        optimizer_kwargs={"momentum": 0},
+        learning_rate_init=lr,
+        l2=l2,
+        batch_size=5,
+        shuffle=False,
+        random_state=1,
     ).partial_fit(X, y, classes=np.unique(y))
     before = [p.detach().clone() for p in clf.net_.module_.parameters()]
 
@@ -139,8 +150,9 @@ def test_gradient(n_labels, activation):
         for p, v in zip(clf.net_.module_.parameters(), before, strict=True):
             p.copy_(v)
     clf.partial_fit(X, y)
-    for p, start, grad in zip(clf.net_.module_.parameters(), before, numeric,
-                              strict=True):
+    for p, start, grad in zip(
+        clf.net_.module_.parameters(), before, numeric, strict=True
+    ):
         np.testing.assert_allclose((start - p.detach()) / lr, grad, atol=1e-6)
 
 
@@ -150,8 +162,11 @@ def test_lbfgs_classification(X, y):
     # activation; predictions have the labels' dtype.
     for activation in ACTIVATIONS:
         clf = RegularizedNetClassifier(
-            hidden_layer_sizes=50, max_iter=150, learning_rate_init=1e-2,
-            random_state=1, activation=activation,
+            hidden_layer_sizes=50,
+            max_iter=150,
+            learning_rate_init=1e-2,
+            random_state=1,
+            activation=activation,
         ).fit(X[:150], y[:150])
         y_pred = clf.predict(X[150:])
         assert clf.score(X[:150], y[:150]) > 0.95
@@ -163,8 +178,13 @@ def test_lbfgs_regression():
     # regression almost perfectly, the linear bottleneck does not.
     for activation in ACTIVATIONS:
         reg = RegularizedNetRegressor(
-            hidden_layer_sizes=50, max_iter=500, n_iter_no_change=np.inf, l2=0,
-            learning_rate_init=1e-2, random_state=1, activation=activation,
+            hidden_layer_sizes=50,
+            max_iter=500,
+            n_iter_no_change=np.inf,
+            l2=0,
+            learning_rate_init=1e-2,
+            random_state=1,
+            activation=activation,
         ).fit(X_REG, Y_REG)
         if activation == "identity":
             assert reg.score(X_REG, Y_REG) > 0.80
@@ -186,16 +206,25 @@ def test_learning_rate_warmstart():
 
 
 def test_multilabel_classification():
-    X, y = make_multilabel_classification(n_samples=50, random_state=0,
-                                          return_indicator=True)
+    X, y = make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
     clf = RegularizedNetClassifier(
-        hidden_layer_sizes=50, l2=1e-5, max_iter=150, random_state=0,
-        activation="logistic", learning_rate_init=1e-2,
+        hidden_layer_sizes=50,
+        l2=1e-5,
+        max_iter=150,
+        random_state=0,
+        activation="logistic",
+        learning_rate_init=1e-2,
     ).fit(X, y)
     assert clf.score(X, y) > 0.97
     clf = RegularizedNetClassifier(
-        hidden_layer_sizes=50, random_state=0, activation="logistic", l2=1e-5,
-        learning_rate_init=0.2, optimizer="sgd",
+        hidden_layer_sizes=50,
+        random_state=0,
+        activation="logistic",
+        l2=1e-5,
+        learning_rate_init=0.2,
+        optimizer="sgd",
     )
     for _ in range(100):
         clf.partial_fit(X, y, classes=[0, 1, 2, 3, 4])
@@ -207,7 +236,10 @@ def test_multilabel_classification():
 def test_multioutput_regression():
     X, y = make_regression(n_samples=200, n_targets=5, random_state=11)
     reg = RegularizedNetRegressor(
-        hidden_layer_sizes=50, max_iter=200, tol=1e-2, learning_rate_init=1e-2,
+        hidden_layer_sizes=50,
+        max_iter=200,
+        tol=1e-2,
+        learning_rate_init=1e-2,
         random_state=1,
     ).fit(X, y / y.std())
     assert reg.score(X, y / y.std()) > 0.9
@@ -245,8 +277,11 @@ def test_partial_fit_regression(momentum):
     # MLP's initialisation (Glorot): with torch's default, plain SGD reaches
     # R^2 0.62 here (see the differences page for the measured choice).
     params = dict(
-        optimizer="sgd", module=MLP((100,), "relu", init="glorot"), random_state=1,
-        learning_rate_init=0.01, batch_size=X_REG.shape[0],
+        optimizer="sgd",
+        module=MLP((100,), "relu", init="glorot"),
+        random_state=1,
+        learning_rate_init=0.01,
+        batch_size=X_REG.shape[0],
         optimizer_kwargs={"momentum": momentum},
     )
     reg = RegularizedNetRegressor(max_iter=100, **params).fit(X_REG, Y_REG)
@@ -287,8 +322,9 @@ def _check_probas(clf, X):
 
 def test_predict_proba_binary():
     X, y = X_BINARY[:50], Y_BINARY[:50]
-    clf = RegularizedNetClassifier(hidden_layer_sizes=5, activation="logistic",
-                                   random_state=1).fit(X, y)
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=5, activation="logistic", random_state=1
+    ).fit(X, y)
     proba = _check_probas(clf, X)
     assert proba.shape == (50, 2)
     assert roc_auc_score(y, proba[:, 1]) == 1.0
@@ -301,10 +337,12 @@ def test_predict_proba_multiclass():
 
 
 def test_predict_proba_multilabel():
-    X, Y = make_multilabel_classification(n_samples=50, random_state=0,
-                                          return_indicator=True)
-    clf = RegularizedNetClassifier(hidden_layer_sizes=30, learning_rate_init=1e-2,
-                                   max_iter=500, random_state=0).fit(X, Y)
+    X, Y = make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=30, learning_rate_init=1e-2, max_iter=500, random_state=0
+    ).fit(X, Y)
     proba = _check_probas(clf, X)
     assert proba.shape == Y.shape
     np.testing.assert_array_equal(proba > 0.5, Y)
@@ -333,8 +371,9 @@ def test_tolerance():
 
 def test_verbose_sgd(capsys):
     X, y = [[3, 2], [1, 6]], [1, 0]
-    clf = RegularizedNetClassifier(optimizer="sgd", max_iter=2, verbose=10,
-                                   hidden_layer_sizes=2)
+    clf = RegularizedNetClassifier(
+        optimizer="sgd", max_iter=2, verbose=10, hidden_layer_sizes=2
+    )
     clf.fit(X, y)
     clf.partial_fit(X, y)
     out = capsys.readouterr().out
@@ -364,8 +403,9 @@ def test_early_stopping(Estimator):
 def test_early_stopping_restores_the_best_epoch_not_the_first():
     # The issue's repro: the validation score improves by less than tol per
     # epoch; the restored model is still the best one, not epoch 1.
-    reg = RegularizedNetRegressor(tol=0.2, max_iter=3000, optimizer="sgd",
-                                  early_stopping=True, random_state=0)
+    reg = RegularizedNetRegressor(
+        tol=0.2, max_iter=3000, optimizer="sgd", early_stopping=True, random_state=0
+    )
     reg.fit(X_BINARY[:100], Y_BINARY[:100])
     assert reg.best_validation_score_ == max(reg.validation_scores_)
     assert reg.validation_scores_.index(reg.best_validation_score_) > 0
@@ -373,16 +413,22 @@ def test_early_stopping_restores_the_best_epoch_not_the_first():
 
 def test_warm_start():
     y_3 = np.array([0] * 40 + [1] * 40 + [2] * 70)
-    clf = RegularizedNetClassifier(hidden_layer_sizes=2, warm_start=True,
-                                   random_state=42, tol=1e-2)
+    clf = RegularizedNetClassifier(
+        hidden_layer_sizes=2, warm_start=True, random_state=42, tol=1e-2
+    )
     clf.fit(X_IRIS, Y_IRIS).fit(X_IRIS, Y_IRIS).fit(X_IRIS, y_3)
-    for y_other in (np.array([0] * 75 + [1] * 75),
-                    np.array([0] * 50 + [1] * 50 + [3] * 50),
-                    np.arange(150) % 4, np.arange(150) % 5):
-        clf = RegularizedNetClassifier(hidden_layer_sizes=2, warm_start=True,
-                                       random_state=42, tol=1e-2).fit(X_IRIS, Y_IRIS)
-        with pytest.raises(ValueError, match="warm_start can only be used where y "
-                           "has the same classes"):
+    for y_other in (
+        np.array([0] * 75 + [1] * 75),
+        np.array([0] * 50 + [1] * 50 + [3] * 50),
+        np.arange(150) % 4,
+        np.arange(150) % 5,
+    ):
+        clf = RegularizedNetClassifier(
+            hidden_layer_sizes=2, warm_start=True, random_state=42, tol=1e-2
+        ).fit(X_IRIS, Y_IRIS)
+        with pytest.raises(
+            ValueError, match="warm_start can only be used where y has the same classes"
+        ):
             clf.fit(X_IRIS, y_other)
 
 
@@ -390,8 +436,7 @@ def test_warm_start():
 def test_warm_start_full_iteration(Estimator):
     # Each warm-started fit runs its max_iter epochs in full (n_iter_ counts
     # all epochs, see the differences page).
-    clf = Estimator(hidden_layer_sizes=2, optimizer="sgd", warm_start=True,
-                    max_iter=3)
+    clf = Estimator(hidden_layer_sizes=2, optimizer="sgd", warm_start=True, max_iter=3)
     clf.fit(X_IRIS, Y_IRIS)
     assert clf.n_iter_ == 3
     clf.fit(X_IRIS, Y_IRIS)
@@ -403,16 +448,18 @@ def test_n_iter_no_change():
     # a row fail to lower the best objective by tol.
     X, y = X_BINARY[:100], Y_BINARY[:100]
     for n_iter_no_change in (2, 5, 10, 50, 100):
-        clf = RegularizedNetClassifier(tol=0.01, max_iter=3000, optimizer="sgd",
-                                       n_iter_no_change=n_iter_no_change)
+        clf = RegularizedNetClassifier(
+            tol=0.01, max_iter=3000, optimizer="sgd", n_iter_no_change=n_iter_no_change
+        )
         clf.fit(X, y)
         assert clf._no_improvement_count == n_iter_no_change + 1
         assert clf.max_iter > clf.n_iter_
 
 
 def test_n_iter_no_change_inf():
-    clf = RegularizedNetClassifier(tol=1e9, max_iter=300, optimizer="sgd",
-                                   n_iter_no_change=np.inf)
+    clf = RegularizedNetClassifier(
+        tol=1e9, max_iter=300, optimizer="sgd", n_iter_no_change=np.inf
+    )
     clf.fit(X_BINARY[:100], Y_BINARY[:100])
     assert clf.n_iter_ == 300
     assert clf._no_improvement_count == clf.n_iter_ - 1
@@ -429,36 +476,42 @@ def test_early_stopping_stratified():
 
 
 def test_mlp_early_stopping_string_labels():
-    X, y = make_classification(n_samples=200, n_features=10, n_classes=3,
-                               n_informative=5, random_state=42)
+    X, y = make_classification(
+        n_samples=200, n_features=10, n_classes=3, n_informative=5, random_state=42
+    )
     y = np.array(["class_a", "class_b", "class_c"], dtype=object)[y]
     for scoring in (None, "accuracy", "neg_log_loss"):
-        clf = RegularizedNetClassifier(early_stopping=True, max_iter=50,
-                                       random_state=42, scoring=scoring).fit(X, y)
+        clf = RegularizedNetClassifier(
+            early_stopping=True, max_iter=50, random_state=42, scoring=scoring
+        ).fit(X, y)
         assert len(clf.validation_scores_) == clf.n_iter_
         assert np.isfinite(clf.validation_scores_).all()
 
 
 def test_mlp_classifier_dtypes_casting():
     X, y = load_digits(n_class=2, return_X_y=True)
-    params = dict(l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, max_iter=100,
-                  tol=1e-1)
+    params = dict(
+        l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, max_iter=100, tol=1e-1
+    )
     clf64 = RegularizedNetClassifier(**params).fit(X[:300], y[:300])
     clf32 = RegularizedNetClassifier(**params).fit(X[:300].astype(np.float32), y[:300])
     X_test32 = X[300:].astype(np.float32)
     np.testing.assert_array_equal(clf64.predict(X[300:]), clf32.predict(X_test32))
-    np.testing.assert_allclose(clf64.predict_proba(X[300:]),
-                               clf32.predict_proba(X_test32), rtol=1e-2)
+    np.testing.assert_allclose(
+        clf64.predict_proba(X[300:]), clf32.predict_proba(X_test32), rtol=1e-2
+    )
 
 
 def test_mlp_regressor_dtypes_casting():
     X, y = load_digits(n_class=2, return_X_y=True)
-    params = dict(l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, max_iter=150,
-                  tol=1e-3)
+    params = dict(
+        l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, max_iter=150, tol=1e-3
+    )
     reg64 = RegularizedNetRegressor(**params).fit(X[:300], y[:300])
     reg32 = RegularizedNetRegressor(**params).fit(X[:300].astype(np.float32), y[:300])
-    np.testing.assert_allclose(reg64.predict(X[300:]),
-                               reg32.predict(X[300:].astype(np.float32)), rtol=5e-4)
+    np.testing.assert_allclose(
+        reg64.predict(X[300:]), reg32.predict(X[300:].astype(np.float32)), rtol=5e-4
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -466,8 +519,9 @@ def test_mlp_regressor_dtypes_casting():
 def test_mlp_param_dtypes(dtype, Estimator):
     X, y = load_digits(n_class=2, return_X_y=True)
     X = X.astype(dtype)
-    est = Estimator(l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, max_iter=50,
-                    tol=1e-1).fit(X[:300], y[:300])
+    est = Estimator(
+        l2=1e-5, hidden_layer_sizes=(5, 3), random_state=1, max_iter=50, tol=1e-1
+    ).fit(X[:300], y[:300])
     pred = est.predict(X[300:])
     assert all(c.dtype == dtype for c in est.coefs_ + est.intercepts_)
     if Estimator is RegularizedNetRegressor:
@@ -477,8 +531,9 @@ def test_mlp_param_dtypes(dtype, Estimator):
 def test_mlp_loading_from_joblib_partial_fit(tmp_path):
     import joblib
 
-    reg = RegularizedNetRegressor(hidden_layer_sizes=(42,), random_state=42,
-                                  learning_rate_init=0.01, max_iter=200)
+    reg = RegularizedNetRegressor(
+        hidden_layer_sizes=(42,), random_state=42, learning_rate_init=0.01, max_iter=200
+    )
     reg.fit([[2]], [4])
     joblib.dump(reg, tmp_path / "mlp.pkl")
     loaded = joblib.load(tmp_path / "mlp.pkl")
@@ -492,10 +547,17 @@ def test_preserve_feature_names(Estimator):
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
     X = pd.DataFrame(rng.randn(10, 2), columns=["colname_a", "colname_b"])
-    y = pd.Series(np.full(10, 1) if Estimator is RegularizedNetRegressor
-                  else np.arange(10) % 2, name="colname_y")
-    for scoring in (None, "loss", "explained_variance" if Estimator is
-                    RegularizedNetRegressor else "balanced_accuracy"):
+    y = pd.Series(
+        np.full(10, 1) if Estimator is RegularizedNetRegressor else np.arange(10) % 2,
+        name="colname_y",
+    )
+    for scoring in (
+        None,
+        "loss",
+        "explained_variance"
+        if Estimator is RegularizedNetRegressor
+        else "balanced_accuracy",
+    ):
         est = Estimator(early_stopping=True, validation_fraction=0.2, scoring=scoring)
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
@@ -516,8 +578,13 @@ def test_mlp_warm_start_with_early_stopping(Estimator):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
 def test_mlp_warm_start_no_convergence(Estimator, optimizer):
-    est = Estimator(optimizer=optimizer, warm_start=True, max_iter=10,
-                    n_iter_no_change=np.inf, random_state=0)
+    est = Estimator(
+        optimizer=optimizer,
+        warm_start=True,
+        max_iter=10,
+        n_iter_no_change=np.inf,
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning):
         est.fit(X_IRIS, Y_IRIS)
     assert est.n_iter_ == 10
@@ -538,8 +605,14 @@ def test_mlp_diverging_loss():
     # (MLP records a NaN score.) A diverging epoch is rolled back: the model
     # and every recorded score stay finite, with a ConvergenceWarning.
     reg = RegularizedNetRegressor(
-        hidden_layer_sizes=100, activation="identity", optimizer="sgd", l2=1e-4,
-        learning_rate_init=1, max_iter=20, early_stopping=True, random_state=0,
+        hidden_layer_sizes=100,
+        activation="identity",
+        optimizer="sgd",
+        l2=1e-4,
+        learning_rate_init=1,
+        max_iter=20,
+        early_stopping=True,
+        random_state=0,
     )
     with pytest.warns(ConvergenceWarning, match="diverged"):
         reg.fit(X_IRIS, Y_IRIS)
@@ -548,10 +621,17 @@ def test_mlp_diverging_loss():
 
 
 def test_mlp_sample_weight_with_early_stopping():
-    X, y = make_regression(n_samples=100, n_features=2, n_informative=2,
-                           random_state=42)
-    params = dict(hidden_layer_sizes=10, early_stopping=True, tol=1e-2,
-                  learning_rate_init=0.01, batch_size=10, random_state=42)
+    X, y = make_regression(
+        n_samples=100, n_features=2, n_informative=2, random_state=42
+    )
+    params = dict(
+        hidden_layer_sizes=10,
+        early_stopping=True,
+        tol=1e-2,
+        learning_rate_init=0.01,
+        batch_size=10,
+        random_state=42,
+    )
     a = RegularizedNetRegressor(**params).fit(X, y, sample_weight=np.ones_like(y))
     b = RegularizedNetRegressor(**params).fit(X, y)
     np.testing.assert_allclose(a.predict(X), b.predict(X))
@@ -565,9 +645,17 @@ def test_mlp_vs_poisson_glm_equivalent():
     X = np.linspace(0, 1, n).reshape(n, -1)
     y = rng.poisson(np.exp(X.ravel() + 1))
     glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
-    params = dict(hidden_layer_sizes=(1,), activation="identity", l2=0,
-                  batch_size=n, learning_rate_init=0.05, max_iter=3000, tol=1e-9,
-                  n_iter_no_change=50, random_state=1)
+    params = dict(
+        hidden_layer_sizes=(1,),
+        activation="identity",
+        l2=0,
+        batch_size=n,
+        learning_rate_init=0.05,
+        max_iter=3000,
+        tol=1e-9,
+        n_iter_no_change=50,
+        random_state=1,
+    )
     reg = RegularizedNetRegressor(loss="poisson", **params).fit(X, y)
     np.testing.assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-3)
     assert (reg.predict(X) > 0).all()
@@ -586,10 +674,15 @@ def test_minimum_input_sample_size():
 
 def test_coefs_reproduce_predictions_with_numpy():
     X, y = X_MULTI, Y_MULTI
-    for activation, fn in (("relu", lambda z: np.maximum(z, 0)), ("tanh", np.tanh),
-                           ("logistic", expit), ("identity", lambda z: z)):
-        clf = RegularizedNetClassifier((7, 5), activation=activation, max_iter=20,
-                                       random_state=0).fit(X, y)
+    for activation, fn in (
+        ("relu", lambda z: np.maximum(z, 0)),
+        ("tanh", np.tanh),
+        ("logistic", expit),
+        ("identity", lambda z: z),
+    ):
+        clf = RegularizedNetClassifier(
+            (7, 5), activation=activation, max_iter=20, random_state=0
+        ).fit(X, y)
         h = X
         for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
             h = fn(h @ W + b)
@@ -603,19 +696,23 @@ def test_coefs_reproduce_predictions_with_numpy():
 
 
 def test_fitted_attributes_like_mlp():
-    reg = RegularizedNetRegressor((5,), max_iter=7, n_iter_no_change=np.inf,
-                                  random_state=0).fit(X_REG, Y_REG)
+    reg = RegularizedNetRegressor(
+        (5,), max_iter=7, n_iter_no_change=np.inf, random_state=0
+    ).fit(X_REG, Y_REG)
     assert reg.t_ == 7 * len(X_REG)
     assert reg.loss_ == reg.net_.history[-1, "train_objective"]
     assert reg.best_loss_ == min(reg.net_.history[:, "train_objective"])
     assert reg.out_activation_ == "identity" and reg.n_outputs_ == 1
     poisson = RegularizedNetRegressor((5,), loss="poisson", max_iter=3).fit(
-        X_REG, np.abs(Y_REG))
+        X_REG, np.abs(Y_REG)
+    )
     assert poisson.out_activation_ == "exp"
     h = np.maximum(X_REG @ poisson.coefs_[0] + poisson.intercepts_[0], 0)
     np.testing.assert_allclose(
         np.exp(h @ poisson.coefs_[1] + poisson.intercepts_[1]).ravel(),
-        poisson.predict(X_REG), rtol=1e-10)
+        poisson.predict(X_REG),
+        rtol=1e-10,
+    )
 
 
 def test_coefs_of_custom_modules_are_a_clear_attribute_error():
@@ -636,7 +733,8 @@ def test_coefs_of_custom_modules_are_a_clear_attribute_error():
 
 def test_attributes_survive_pickling():
     clf = RegularizedNetClassifier((4,), max_iter=3, random_state=0).fit(
-        X_MULTI, Y_MULTI)
+        X_MULTI, Y_MULTI
+    )
     clone = pickle.loads(pickle.dumps(clf))
     for a, b in zip(clf.coefs_, clone.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -659,7 +757,11 @@ def test_glorot_init_matches_mlp_bounds():
 
 def test_ties_in_the_validation_score_go_to_the_later_epoch():
     clf = RegularizedNetClassifier(
-        (8,), early_stopping=True, n_iter_no_change=3, max_iter=50, random_state=0,
+        (8,),
+        early_stopping=True,
+        n_iter_no_change=3,
+        max_iter=50,
+        random_state=0,
         scoring=lambda est, X, y: 0.5,
     ).fit(X_MULTI, Y_MULTI)
     # Every epoch ties: none improves by tol, so training stops after 1 + 4
@@ -675,7 +777,11 @@ def test_learning_rate_schedule_through_callbacks():
     from skorch.callbacks import LRScheduler
 
     clf = RegularizedNetClassifier(
-        (8,), optimizer="sgd", learning_rate_init=0.1, max_iter=5, random_state=0,
+        (8,),
+        optimizer="sgd",
+        learning_rate_init=0.1,
+        max_iter=5,
+        random_state=0,
         callbacks=[LRScheduler(policy="StepLR", step_size=1, gamma=0.5)],
     ).fit(X_MULTI, Y_MULTI)
     assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**5)

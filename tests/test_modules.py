@@ -13,8 +13,14 @@ from sk_reg.modules import MLP, ConvNet, build_module, first_linear_weight
 
 @pytest.mark.parametrize(
     "input_shape, n_features",
-    [((1, 8, 8), 64), ((3, 5, 7), 105), ((2, 1, 9), 18), ((1, 1, 1), 1),
-     ((1, -1, 4), 24), ((-1, 2, 2), 12)],
+    [
+        ((1, 8, 8), 64),
+        ((3, 5, 7), 105),
+        ((2, 1, 9), 18),
+        ((1, 1, 1), 1),
+        ((1, -1, 4), 24),
+        ((-1, 2, 2), 12),
+    ],
 )
 def test_convnet_maps_flat_rows_to_outputs(input_shape, n_features):
     net = ConvNet(channels=(4, 6), hidden=8).build(
@@ -29,11 +35,13 @@ def test_convnet_pools_and_sizes_the_dense_layer():
     net = ConvNet(channels=(16, 32), hidden=64).build(64, 10, input_shape=(1, 8, 8))
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     assert [(lin.in_features, lin.out_features) for lin in linears] == [
-        (32 * 2 * 2, 64), (64, 10)
+        (32 * 2 * 2, 64),
+        (64, 10),
     ]
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
-        (1, 16, (3, 3)), (16, 32, (3, 3))
+        (1, 16, (3, 3)),
+        (16, 32, (3, 3)),
     ]
     # even kernels keep the size too ("same" padding)
     even = ConvNet(channels=(2,), kernel_size=4, hidden=0).build(
@@ -57,8 +65,11 @@ def test_convnet_reads_rows_as_channel_height_width():
 
 
 def test_convnet_dropout_layers_follow_the_dropout_argument():
-    drops = [m.p for m in ConvNet().build(64, 10, dropout=0.3, input_shape=(1, 8, 8))
-             .modules() if isinstance(m, nn.Dropout)]
+    drops = [
+        m.p
+        for m in ConvNet().build(64, 10, dropout=0.3, input_shape=(1, 8, 8)).modules()
+        if isinstance(m, nn.Dropout)
+    ]
     assert drops == [0.3, 0.3]
     none = ConvNet().build(64, 10, dropout=0.0, input_shape=(1, 8, 8))
     assert not any(isinstance(m, nn.Dropout) for m in none.modules())
@@ -77,8 +88,14 @@ def test_convnet_needs_a_fitting_input_shape():
 
 @pytest.mark.parametrize(
     "params",
-    [{"channels": (0, 4)}, {"channels": (2.5,)}, {"channels": 8},
-     {"kernel_size": 0}, {"hidden": -1}, {"activation": "swish"}],
+    [
+        {"channels": (0, 4)},
+        {"channels": (2.5,)},
+        {"channels": 8},
+        {"kernel_size": 0},
+        {"hidden": -1},
+        {"activation": "swish"},
+    ],
 )
 def test_convnet_invalid_parameters(params):
     with pytest.raises(InvalidParameterError):
@@ -88,7 +105,10 @@ def test_convnet_invalid_parameters(params):
 def test_convnet_is_a_parameter_object():
     builder = ConvNet(channels=(4,), kernel_size=5)
     assert builder.get_params() == {
-        "channels": (4,), "kernel_size": 5, "hidden": 64, "activation": "relu"
+        "channels": (4,),
+        "kernel_size": 5,
+        "hidden": 64,
+        "activation": "relu",
     }
     copy = clone(builder.set_params(hidden=16))
     assert copy.hidden == 16 and copy is not builder
@@ -124,5 +144,6 @@ def test_build_module_offers_input_shape_to_classes_that_take_it():
     net = build_module(_Sized, 12, 2, dropout=0.2, input_shape=(3, 2, 2))
     assert net.input_shape == (3, 2, 2) and net.drop.p == 0.2
     # the MLP builder ignores it
-    assert isinstance(build_module(MLP((3,)), 12, 2, input_shape=(3, 2, 2)),
-                      nn.Sequential)
+    assert isinstance(
+        build_module(MLP((3,)), 12, 2, input_shape=(3, 2, 2)), nn.Sequential
+    )

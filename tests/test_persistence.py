@@ -25,16 +25,18 @@ from sk_reg.augment import Compose, GaussianNoise, Mixup
 from sk_reg.modules import MLP
 from sk_reg.persistence import _checksum
 
-FAST = dict(hidden_layer_sizes=(8,), max_iter=8, learning_rate_init=1e-2,
-            random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(8,), max_iter=8, learning_rate_init=1e-2, random_state=0
+)
 
 
 @pytest.fixture(scope="module")
 def clf_frame():
     rng = np.random.RandomState(0)
     X = pd.DataFrame(rng.randn(90, 4), columns=["age", "height", "weight", "score"])
-    y = np.array(["cat", "dog", "eel"])[(X["age"] + X["score"] > 0).to_numpy(int)
-                                        + (X["height"] > 0.5).to_numpy(int)]
+    y = np.array(["cat", "dog", "eel"])[
+        (X["age"] + X["score"] > 0).to_numpy(int) + (X["height"] > 0.5).to_numpy(int)
+    ]
     return X, y
 
 
@@ -42,10 +44,16 @@ def clf_frame():
 def saved_clf(clf_frame, tmp_path_factory):
     X, y = clf_frame
     clf = RegularizedNetClassifier(
-        **FAST, l1=1e-3, dropout=0.1, label_smoothing=0.1, early_stopping=True,
-        validation_fraction=0.2, n_iter_no_change=3,
+        **FAST,
+        l1=1e-3,
+        dropout=0.1,
+        label_smoothing=0.1,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
         augment=Compose([("noise", GaussianNoise(0.05)), ("mixup", Mixup(0.3))]),
-        class_weight={"cat": 2.0}, optimizer=torch.optim.RMSprop,
+        class_weight={"cat": 2.0},
+        optimizer=torch.optim.RMSprop,
         optimizer_kwargs={"alpha": 0.95},
     ).fit(X, y)
     path = tmp_path_factory.mktemp("saved") / "clf.safetensors"
@@ -66,6 +74,7 @@ def _assert_same_params(a, b):
 
 
 # --- round trips ----------------------------------------------------------------
+
 
 def test_classifier_round_trip_string_labels_pandas(saved_clf, clf_frame):
     clf, path = saved_clf
@@ -98,8 +107,13 @@ def test_regressor_multi_output_round_trip(tmp_path, dtype):
     X = rng.randn(80, 3)
     Y = np.c_[X[:, 0] - X[:, 1], X[:, 2] ** 2, X.sum(axis=1)]
     reg = RegularizedNetRegressor(
-        hidden_layer_sizes=np.array([6, 5]), max_iter=8, learning_rate_init=1e-2,
-        random_state=0, dtype=dtype, augment="noise+mixup", activation="tanh",
+        hidden_layer_sizes=np.array([6, 5]),
+        max_iter=8,
+        learning_rate_init=1e-2,
+        random_state=0,
+        dtype=dtype,
+        augment="noise+mixup",
+        activation="tanh",
     )
     reg.fit(X, Y)
     sk_reg.save(reg, tmp_path / "reg.safetensors")
@@ -138,10 +152,17 @@ def test_image_model_round_trip(tmp_path, how):
     if how.startswith("cnn"):
         X, params = X.reshape(-1, 1, 8, 8), dict(module="cnn", augment="flip+rotate")
     else:
-        params = dict(module=ConvNet(channels=(4,), hidden=16), input_shape=(1, 8, -1),
-                      augment=Compose([("flip", RandomFlip(vertical=True)),
-                                       ("rot", RandomRotation(10)),
-                                       ("cutmix", CutMix(0.5))]))
+        params = dict(
+            module=ConvNet(channels=(4,), hidden=16),
+            input_shape=(1, 8, -1),
+            augment=Compose(
+                [
+                    ("flip", RandomFlip(vertical=True)),
+                    ("rot", RandomRotation(10)),
+                    ("cutmix", CutMix(0.5)),
+                ]
+            ),
+        )
     clf = RegularizedNetClassifier(max_iter=2, random_state=0, **params).fit(X, y)
     sk_reg.save(clf, tmp_path / "img.safetensors")
     loaded = sk_reg.load(tmp_path / "img.safetensors")
@@ -149,12 +170,18 @@ def test_image_model_round_trip(tmp_path, how):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     _assert_same_params(loaded, clf)
     # Two channels instead of one: the first convolution no longer fits.
-    bad = _rewrite(tmp_path / "img.safetensors", tmp_path / "bad.safetensors",
-                   edit_doc=_set("fitted", "_input_shape", value=[2, 4, 8]))
+    bad = _rewrite(
+        tmp_path / "img.safetensors",
+        tmp_path / "bad.safetensors",
+        edit_doc=_set("fitted", "_input_shape", value=[2, 4, 8]),
+    )
     with pytest.raises(ValueError, match="shape"):
         sk_reg.load(bad)
-    bad = _rewrite(tmp_path / "img.safetensors", tmp_path / "bad.safetensors",
-                   edit_doc=_set("fitted", "_input_shape", value=[1, 8, 9]))
+    bad = _rewrite(
+        tmp_path / "img.safetensors",
+        tmp_path / "bad.safetensors",
+        edit_doc=_set("fitted", "_input_shape", value=[1, 8, 9]),
+    )
     with pytest.raises(ValueError, match="input_shape must be three positive ints"):
         sk_reg.load(bad)
 
@@ -192,7 +219,8 @@ class TinyNet(torch.nn.Module):
     def __init__(self, n_features, n_outputs, width=5):
         super().__init__()
         self.body = torch.nn.Sequential(
-            torch.nn.Linear(n_features, width), torch.nn.ReLU(),
+            torch.nn.Linear(n_features, width),
+            torch.nn.ReLU(),
             torch.nn.Linear(width, n_outputs),
         )
 
@@ -214,8 +242,11 @@ def tiny_factory(n_features, n_outputs):
     return TinyNet(n_features, n_outputs, width=4)
 
 
-@pytest.mark.parametrize("module", [TinyNet, TinyBuilder(width=4), tiny_factory],
-                         ids=["class", "builder", "function"])
+@pytest.mark.parametrize(
+    "module",
+    [TinyNet, TinyBuilder(width=4), tiny_factory],
+    ids=["class", "builder", "function"],
+)
 def test_custom_module_must_be_passed_at_load(tmp_path, clf_frame, module):
     X, y = clf_frame
     clf = RegularizedNetClassifier(module=module, max_iter=4, random_state=0).fit(X, y)
@@ -248,8 +279,11 @@ def test_unstorable_params_warn_and_reset(tmp_path, clf_frame):
     assert loaded.callbacks is None and loaded.random_state is None
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     # The history values the callback recorded are kept.
-    assert loaded.net_.history[:, "marker"] == clf.net_.history[:, "marker"] == [
-        0.5] * clf.n_iter_
+    assert (
+        loaded.net_.history[:, "marker"]
+        == clf.net_.history[:, "marker"]
+        == [0.5] * clf.n_iter_
+    )
 
 
 def test_device_override_and_cuda_request(saved_clf, clf_frame):
@@ -264,8 +298,10 @@ def test_device_override_and_cuda_request(saved_clf, clf_frame):
 def test_save_refuses_other_objects_and_unfitted(tmp_path, clf_frame):
     X, y = clf_frame
     with pytest.raises(TypeError, match="Pipeline"):
-        sk_reg.save(make_pipeline(StandardScaler(), RegularizedNetClassifier(**FAST))
-                    .fit(X, y), tmp_path / "p")
+        sk_reg.save(
+            make_pipeline(StandardScaler(), RegularizedNetClassifier(**FAST)).fit(X, y),
+            tmp_path / "p",
+        )
     with pytest.raises(NotFittedError):
         sk_reg.save(RegularizedNetClassifier(), tmp_path / "u")
     assert not list(tmp_path.iterdir())
@@ -302,13 +338,15 @@ def test_pipeline_recipe_from_the_notes(tmp_path, clf_frame):
 
 # --- tampered files ----------------------------------------------------------------
 
+
 def _read_raw(path):
     with safe_open(str(path), framework="pt") as f:
         return dict(f.metadata()), {k: f.get_tensor(k) for k in f.keys()}
 
 
-def _rewrite(src, dst, edit_doc=None, edit_tensors=None, fix_checksum=True,
-             raw_document=None):
+def _rewrite(
+    src, dst, edit_doc=None, edit_tensors=None, fix_checksum=True, raw_document=None
+):
     """Write a modified copy of ``src``; recompute the checksum as an attacker
     would, so that the checks behind it are exercised."""
     metadata, tensors = _read_raw(src)
@@ -330,8 +368,9 @@ def test_untouched_rewrite_loads(saved_clf, tmp_path, clf_frame):
     # to the edits, not to the rewrite.
     clf, path = saved_clf
     loaded = sk_reg.load(_rewrite(path, tmp_path / "same.safetensors"))
-    np.testing.assert_array_equal(loaded.predict_proba(clf_frame[0]),
-                                  clf.predict_proba(clf_frame[0]))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(clf_frame[0]), clf.predict_proba(clf_frame[0])
+    )
 
 
 def _set(*keys, value):
@@ -340,6 +379,7 @@ def _set(*keys, value):
         for key in keys[:-1]:
             target = target[key]
         target[keys[-1]] = value
+
     return edit
 
 
@@ -348,93 +388,172 @@ def _first_weight(tensors):
 
 
 TAMPERING = {
-    "estimator class": (dict(edit_doc=_set("estimator", value="os.system")),
-                        "unknown estimator class 'os.system'"),
+    "estimator class": (
+        dict(edit_doc=_set("estimator", value="os.system")),
+        "unknown estimator class 'os.system'",
+    ),
     "module builder name": (
-        dict(edit_doc=_set("params", "module",
-                           value={"__builder__": "subprocess.Popen", "params": {}})),
-        "unknown module builder 'subprocess.Popen'"),
+        dict(
+            edit_doc=_set(
+                "params",
+                "module",
+                value={"__builder__": "subprocess.Popen", "params": {}},
+            )
+        ),
+        "unknown module builder 'subprocess.Popen'",
+    ),
     "augmentation name": (
-        dict(edit_doc=_set("params", "augment",
-                           value={"__augment__": "Evil", "params": {}})),
-        "unknown augmentation 'Evil'"),
-    "augmentation string": (dict(edit_doc=_set("params", "augment", value="warp")),
-                            "unknown or repeated name"),
-    "optimizer name": (dict(edit_doc=_set("params", "optimizer",
-                                          value={"__optimizer__": "lr_scheduler"})),
-                       "unknown optimizer 'lr_scheduler'"),
-    "pickle tag": (dict(edit_doc=_set("params", "callbacks",
-                                      value={"__pickle__": "gASVIQAAAAAAAAB9lC4="})),
-                   "unexpected value"),
-    "unknown parameter": (dict(edit_doc=_set("params", "exec", value="x")),
-                          "are not those of RegularizedNetClassifier"),
-    "invalid hyperparameter": (dict(edit_doc=_set("params", "l1", value=-1.0)),
-                               "'l1' parameter"),
+        dict(
+            edit_doc=_set(
+                "params", "augment", value={"__augment__": "Evil", "params": {}}
+            )
+        ),
+        "unknown augmentation 'Evil'",
+    ),
+    "augmentation string": (
+        dict(edit_doc=_set("params", "augment", value="warp")),
+        "unknown or repeated name",
+    ),
+    "optimizer name": (
+        dict(
+            edit_doc=_set(
+                "params", "optimizer", value={"__optimizer__": "lr_scheduler"}
+            )
+        ),
+        "unknown optimizer 'lr_scheduler'",
+    ),
+    "pickle tag": (
+        dict(
+            edit_doc=_set(
+                "params", "callbacks", value={"__pickle__": "gASVIQAAAAAAAAB9lC4="}
+            )
+        ),
+        "unexpected value",
+    ),
+    "unknown parameter": (
+        dict(edit_doc=_set("params", "exec", value="x")),
+        "are not those of RegularizedNetClassifier",
+    ),
+    "invalid hyperparameter": (
+        dict(edit_doc=_set("params", "l1", value=-1.0)),
+        "'l1' parameter",
+    ),
     "builder parameter": (
-        dict(edit_doc=_set("params", "module",
-                           value={"__builder__": "MLP", "params": {"depth": 3}})),
-        "MLP has no parameters"),
+        dict(
+            edit_doc=_set(
+                "params", "module", value={"__builder__": "MLP", "params": {"depth": 3}}
+            )
+        ),
+        "MLP has no parameters",
+    ),
     "hidden layer sizes": (
         dict(edit_doc=_set("params", "hidden_layer_sizes", value={"__tuple__": [9]})),
-        "shape"),
-    "n_features_in_": (dict(edit_doc=lambda doc: doc["fitted"].update(
-        n_features_in_=5, feature_names_in_=list("abcde"))), "shape"),
-    "n_features_in_ type": (dict(edit_doc=_set("fitted", "n_features_in_",
-                                               value="4")),
-                            "wrong type"),
+        "shape",
+    ),
+    "n_features_in_": (
+        dict(
+            edit_doc=lambda doc: doc["fitted"].update(
+                n_features_in_=5, feature_names_in_=list("abcde")
+            )
+        ),
+        "shape",
+    ),
+    "n_features_in_ type": (
+        dict(edit_doc=_set("fitted", "n_features_in_", value="4")),
+        "wrong type",
+    ),
     "classes_ count": (
         dict(edit_doc=_set("fitted", "classes_", "__ndarray__", value=["cat", "dog"])),
-        "classes_"),
-    "classes_ dtype": (dict(edit_doc=_set("fitted", "classes_", "dtype", value="V8")),
-                       "dtype"),
-    "compute dtype": (dict(edit_doc=_set("fitted", "_dtype", value="int8")),
-                      "compute dtype"),
-    "feature names": (dict(edit_doc=_set("fitted", "feature_names_in_", value=["a"])),
-                      "feature_names_in_"),
-    "history length": (dict(edit_doc=_set("fitted", "n_iter_", value=99)),
-                       "disagree"),
-    "format version": (dict(edit_doc=_set("format_version", value=3)),
-                       "format_version"),
+        "classes_",
+    ),
+    "classes_ dtype": (
+        dict(edit_doc=_set("fitted", "classes_", "dtype", value="V8")),
+        "dtype",
+    ),
+    "compute dtype": (
+        dict(edit_doc=_set("fitted", "_dtype", value="int8")),
+        "compute dtype",
+    ),
+    "feature names": (
+        dict(edit_doc=_set("fitted", "feature_names_in_", value=["a"])),
+        "feature_names_in_",
+    ),
+    "history length": (dict(edit_doc=_set("fitted", "n_iter_", value=99)), "disagree"),
+    "format version": (
+        dict(edit_doc=_set("format_version", value=3)),
+        "format_version",
+    ),
     "not JSON": (dict(raw_document='{"estimator": '), "not valid JSON"),
     "NaN constant": (dict(raw_document='{"estimator": NaN}'), "not valid JSON"),
-    "duplicate keys": (dict(raw_document='{"estimator": 1, "estimator": 2}'),
-                       "not valid JSON"),
-    "deep nesting": (dict(raw_document="[" * 100_000 + "]" * 100_000),
-                     "not valid JSON"),
+    "duplicate keys": (
+        dict(raw_document='{"estimator": 1, "estimator": 2}'),
+        "not valid JSON",
+    ),
+    "deep nesting": (
+        dict(raw_document="[" * 100_000 + "]" * 100_000),
+        "not valid JSON",
+    ),
     "wrong tensor shape": (
-        dict(edit_tensors=lambda t: t.update(
-            {_first_weight(t): torch.zeros(3, 3, dtype=t[_first_weight(t)].dtype)})),
-        "shape"),
+        dict(
+            edit_tensors=lambda t: t.update(
+                {_first_weight(t): torch.zeros(3, 3, dtype=t[_first_weight(t)].dtype)}
+            )
+        ),
+        "shape",
+    ),
     "wrong tensor dtype": (
-        dict(edit_tensors=lambda t: t.update(
-            {_first_weight(t): t[_first_weight(t)].float()})),
-        "dtype"),
-    "missing tensor": (dict(edit_tensors=lambda t: t.pop(_first_weight(t))),
-                       "missing"),
-    "extra tensor": (dict(edit_tensors=lambda t: t.update(
-        {"module.extra": torch.zeros(2)})), "unexpected"),
-    "tensor outside module": (dict(edit_tensors=lambda t: t.update(
-        {"payload": torch.zeros(2)})), "unexpected tensor 'payload'"),
+        dict(
+            edit_tensors=lambda t: t.update(
+                {_first_weight(t): t[_first_weight(t)].float()}
+            )
+        ),
+        "dtype",
+    ),
+    "missing tensor": (dict(edit_tensors=lambda t: t.pop(_first_weight(t))), "missing"),
+    "extra tensor": (
+        dict(edit_tensors=lambda t: t.update({"module.extra": torch.zeros(2)})),
+        "unexpected",
+    ),
+    "tensor outside module": (
+        dict(edit_tensors=lambda t: t.update({"payload": torch.zeros(2)})),
+        "unexpected tensor 'payload'",
+    ),
     "custom module name": (
-        dict(edit_doc=lambda doc: doc["module"].update(
-            kind="custom", **{"class": "\x1b[2Jevil()"})),
-        r"custom module \(YourModule\)"),
+        dict(
+            edit_doc=lambda doc: doc["module"].update(
+                kind="custom", **{"class": "\x1b[2Jevil()"}
+            )
+        ),
+        r"custom module \(YourModule\)",
+    ),
     "attribute shadowing a method": (
         dict(edit_doc=_set("fitted", "predict", value=1)),
-        "fitted attribute 'predict'"),
+        "fitted attribute 'predict'",
+    ),
     "optimizer tensor shape": (
-        dict(edit_tensors=lambda t: t.update(
-            {"optimizer.0.square_avg": torch.zeros(2)})),
-        "optimizer state 0.square_avg"),
+        dict(
+            edit_tensors=lambda t: t.update({"optimizer.0.square_avg": torch.zeros(2)})
+        ),
+        "optimizer state 0.square_avg",
+    ),
     "optimizer tensor outside the state": (
         dict(edit_tensors=lambda t: t.update({"optimizer.9.x": torch.zeros(2)})),
-        "unexpected optimizer tensors"),
-    "generator state": (dict(edit_doc=_set("net", "rng", value={
-        "__dict__": [["bit_generator", "MT19937"], ["state", 1]]})),
-                        "generator state"),
+        "unexpected optimizer tensors",
+    ),
+    "generator state": (
+        dict(
+            edit_doc=_set(
+                "net",
+                "rng",
+                value={"__dict__": [["bit_generator", "MT19937"], ["state", 1]]},
+            )
+        ),
+        "generator state",
+    ),
     "NaN weights": (
         dict(edit_tensors=lambda t: t[_first_weight(t)].fill_(float("nan"))),
-        "non-finite"),
+        "non-finite",
+    ),
 }
 
 
@@ -449,12 +568,20 @@ def test_tampered_file_is_refused(saved_clf, tmp_path, case):
 
 def test_edit_without_new_checksum_is_refused(saved_clf, tmp_path):
     _, path = saved_clf
-    bad = _rewrite(path, tmp_path / "bad.safetensors", fix_checksum=False,
-                   edit_doc=_set("params", "l2", value=0.5))
+    bad = _rewrite(
+        path,
+        tmp_path / "bad.safetensors",
+        fix_checksum=False,
+        edit_doc=_set("params", "l2", value=0.5),
+    )
     with pytest.raises(ValueError, match="checksum"):
         sk_reg.load(bad)
-    flipped = _rewrite(path, tmp_path / "flip.safetensors", fix_checksum=False,
-                       edit_tensors=lambda t: t[_first_weight(t)].mul_(-1))
+    flipped = _rewrite(
+        path,
+        tmp_path / "flip.safetensors",
+        fix_checksum=False,
+        edit_tensors=lambda t: t[_first_weight(t)].mul_(-1),
+    )
     with pytest.raises(ValueError, match="checksum"):
         sk_reg.load(flipped)
 
@@ -474,6 +601,7 @@ def test_missing_metadata_and_truncated_file(saved_clf, tmp_path):
 
 
 # --- files that carry a pickle payload --------------------------------------------
+
 
 class _Payload:
     """Unpickling this creates (truncates) the file at ``marker``."""
@@ -511,8 +639,9 @@ def _pickled_estimator_file(path, marker):
     path.write_bytes(pickle.dumps(clf))
 
 
-@pytest.mark.parametrize("make", [_pickle_file, _joblib_file, _torch_file,
-                                  _pickled_estimator_file])
+@pytest.mark.parametrize(
+    "make", [_pickle_file, _joblib_file, _torch_file, _pickled_estimator_file]
+)
 def test_pickle_files_are_refused_without_running(tmp_path, make):
     marker = tmp_path / "ran"
     path = tmp_path / "model.safetensors"
@@ -528,20 +657,30 @@ def test_payload_inside_a_valid_file_is_not_run(saved_clf, tmp_path):
     blob = pickle.dumps(_Payload(marker))
     # As a tensor of raw bytes ...
     payload = torch.frombuffer(bytearray(blob), dtype=torch.uint8)
-    as_tensor = _rewrite(path, tmp_path / "t.safetensors",
-                         edit_tensors=lambda t: t.update({"module.payload": payload}))
+    as_tensor = _rewrite(
+        path,
+        tmp_path / "t.safetensors",
+        edit_tensors=lambda t: t.update({"module.payload": payload}),
+    )
     with pytest.raises(ValueError, match="unexpected"):
         sk_reg.load(as_tensor)
     # ... and as text in the JSON, where a parameter value is expected.
-    as_text = _rewrite(path, tmp_path / "j.safetensors", edit_doc=_set(
-        "params", "module", value={"__builder__": blob.decode("latin-1"),
-                                   "params": {}}))
+    as_text = _rewrite(
+        path,
+        tmp_path / "j.safetensors",
+        edit_doc=_set(
+            "params",
+            "module",
+            value={"__builder__": blob.decode("latin-1"), "params": {}},
+        ),
+    )
     with pytest.raises(ValueError, match="unknown module builder"):
         sk_reg.load(as_text)
     assert not marker.exists()
 
 
 # --- GPU ------------------------------------------------------------------------------
+
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -560,9 +699,19 @@ def test_cuda_model_saves_and_loads_on_cpu(tmp_path, clf_frame):
     X.to_pickle(tmp_path / "X.pkl")
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     root = os.path.dirname(os.path.dirname(os.path.abspath(sk_reg.__file__)))
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "gpu.safetensors"),
-                    str(tmp_path / "X.pkl"), str(tmp_path / "out.npz")],
-                   check=True, env=env, cwd=root)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(tmp_path / "gpu.safetensors"),
+            str(tmp_path / "X.pkl"),
+            str(tmp_path / "out.npz"),
+        ],
+        check=True,
+        env=env,
+        cwd=root,
+    )
     out = np.load(tmp_path / "out.npz")
     # The weights are bit-identical; CPU and GPU kernels may round the
     # forward pass differently in the last bits.

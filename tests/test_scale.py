@@ -13,35 +13,49 @@ from sk_reg import RegularizedNetClassifier
 _PREFIX = "regularizednetclassifier__"
 # One grid per regularizer (12 candidates) rather than their product (64):
 # every regularizer is searched, at a CI-friendly cost.
-_GRID = [{_PREFIX + name: values} for name, values in {
-    "l1": [0.0, 1e-3],
-    "l2": [1e-4, 1e-2],
-    "dropout": [0.0, 0.3],
-    "label_smoothing": [0.0, 0.1],
-    "augment": [None, "noise+mixup"],
-    "early_stopping": [False, True],
-}.items()]
+_GRID = [
+    {_PREFIX + name: values}
+    for name, values in {
+        "l1": [0.0, 1e-3],
+        "l2": [1e-4, 1e-2],
+        "dropout": [0.0, 0.3],
+        "label_smoothing": [0.0, 0.1],
+        "augment": [None, "noise+mixup"],
+        "early_stopping": [False, True],
+    }.items()
+]
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(n_samples=240, n_features=10, n_informative=5,
-                               random_state=0)
+    X, y = make_classification(
+        n_samples=240, n_features=10, n_informative=5, random_state=0
+    )
     return X, y
 
 
 def _search():
-    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifier(
-        (16,), max_iter=15, learning_rate_init=1e-2, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(),
+        RegularizedNetClassifier(
+            (16,), max_iter=15, learning_rate_init=1e-2, random_state=0
+        ),
+    )
     return GridSearchCV(pipe, _GRID, cv=2, error_score="raise")
 
 
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -79,8 +93,13 @@ def test_successive_halving_over_epochs(data):
     search = HalvingGridSearchCV(
         RegularizedNetClassifier((16,), learning_rate_init=1e-2, random_state=0),
         {"l2": [1e-4, 1e-2, 1.0], "dropout": [0.0, 0.3]},
-        resource="max_iter", min_resources=5, max_resources=40, factor=2, cv=2,
-        random_state=0, error_score="raise",
+        resource="max_iter",
+        min_resources=5,
+        max_resources=40,
+        factor=2,
+        cv=2,
+        random_state=0,
+        error_score="raise",
     ).fit(X, y)
     epochs = np.asarray(search.cv_results_["param_max_iter"], dtype=int)
     assert search.n_iterations_ == 3
@@ -94,8 +113,9 @@ def test_successive_halving_over_epochs(data):
 
 
 def test_partial_fit_streams_a_memmap(tmp_path):
-    X, y = make_classification(n_samples=6000, n_features=20, n_informative=8,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=6000, n_features=20, n_informative=8, n_classes=3, random_state=0
+    )
     X = StandardScaler().fit_transform(X).astype(np.float32)
     X_train, X_test, y_train, y_test = X[:5000], X[5000:], y[:5000], y[5000:]
     path = tmp_path / "X.dat"
@@ -104,15 +124,25 @@ def test_partial_fit_streams_a_memmap(tmp_path):
     mm.flush()
     stream = np.memmap(path, dtype=np.float32, mode="r", shape=X_train.shape)
 
-    kw = dict(hidden_layer_sizes=(64,), l1=1e-4, dropout=0.1, augment="noise",
-              label_smoothing=0.05, learning_rate_init=3e-3, random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(64,),
+        l1=1e-4,
+        dropout=0.1,
+        augment="noise",
+        label_smoothing=0.05,
+        learning_rate_init=3e-3,
+        random_state=0,
+    )
     streamed = RegularizedNetClassifier(**kw)
     chunk = 1000  # the memmap holds 5 chunks
     n_epochs = 8
     for _ in range(n_epochs):
         for start in range(0, len(stream), chunk):
-            streamed.partial_fit(stream[start:start + chunk],
-                                 y_train[start:start + chunk], classes=[0, 1, 2])
+            streamed.partial_fit(
+                stream[start : start + chunk],
+                y_train[start : start + chunk],
+                classes=[0, 1, 2],
+            )
     assert streamed.n_iter_ == n_epochs * 5
     full = RegularizedNetClassifier(**kw, max_iter=n_epochs).fit(X_train, y_train)
     acc_streamed = streamed.score(X_test, y_test)

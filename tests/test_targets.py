@@ -24,8 +24,9 @@ def _quiet_convergence():
 
 @pytest.fixture(scope="module")
 def multilabel():
-    X, Y = make_multilabel_classification(n_samples=300, n_classes=4, random_state=0,
-                                          return_indicator=True)
+    X, Y = make_multilabel_classification(
+        n_samples=300, n_classes=4, random_state=0, return_indicator=True
+    )
     return X / X.max(), Y
 
 
@@ -54,12 +55,20 @@ def test_multilabel_label_smoothing_pulls_probabilities_to_one_half(multilabel):
     assert dist[1] < dist[0] - 0.05
 
 
-@pytest.mark.parametrize("params", [
-    {"l1": 1e-3}, {"l2": 1e-2}, {"dropout": 0.3}, {"augment": "noise"},
-    {"augment": "mixup"}, {"augment": ["noise", Mixup(0.4)]},
-    {"early_stopping": True}, {"early_stopping": True, "scoring": "loss"},
-    {"early_stopping": True, "scoring": "f1_micro"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"l1": 1e-3},
+        {"l2": 1e-2},
+        {"dropout": 0.3},
+        {"augment": "noise"},
+        {"augment": "mixup"},
+        {"augment": ["noise", Mixup(0.4)]},
+        {"early_stopping": True},
+        {"early_stopping": True, "scoring": "loss"},
+        {"early_stopping": True, "scoring": "f1_micro"},
+    ],
+)
 def test_every_regularizer_works_with_multilabel_targets(multilabel, params):
     X, Y = multilabel
     clf = RegularizedNetClassifier(**FAST, max_iter=60, **params).fit(X, Y)
@@ -136,7 +145,8 @@ def test_poisson_predictions_are_positive_and_fit_counts():
     from sklearn.metrics import mean_poisson_deviance
 
     assert reg.loss_curve_[-1] == pytest.approx(
-        0.5 * mean_poisson_deviance(y, pred), rel=0.1)
+        0.5 * mean_poisson_deviance(y, pred), rel=0.1
+    )
 
 
 def test_poisson_refuses_negative_targets():
@@ -168,8 +178,9 @@ def test_augment_list_applies_steps_in_order():
 
     X = np.arange(20.0).reshape(10, 2)
     y = np.arange(10) % 2
-    clf = RegularizedNetClassifier(**FAST, max_iter=1, batch_size=10,
-                                   augment=[Tag(tag="a"), Tag(tag="b")])
+    clf = RegularizedNetClassifier(
+        **FAST, max_iter=1, batch_size=10, augment=[Tag(tag="a"), Tag(tag="b")]
+    )
     clf.fit(X, y)
     assert calls == ["a", "b"]
     assert isinstance(clf.net_.augment, Compose)

@@ -30,7 +30,8 @@ def torch_threads():
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize(
-    "Estimator", [RegularizedNetClassifier, RegularizedNetRegressor])
+    "Estimator", [RegularizedNetClassifier, RegularizedNetRegressor]
+)
 def test_fit_and_predict_leave_thread_count_alone(torch_threads, n_threads, Estimator):
     torch_threads(n_threads)
     X, y = make_classification(60, 4, random_state=0)
@@ -52,12 +53,17 @@ def test_grid_search_workers_do_not_oversubscribe():
     n_jobs = 2
     X, y = make_classification(60, 4, random_state=0)
     grid = GridSearchCV(
-        RegularizedNetClassifier(**TINY), {"l2": [0.0, 1e-3]}, cv=2,
-        n_jobs=n_jobs, scoring=_threads_in_worker, error_score="raise",
+        RegularizedNetClassifier(**TINY),
+        {"l2": [0.0, 1e-3]},
+        cv=2,
+        n_jobs=n_jobs,
+        scoring=_threads_in_worker,
+        error_score="raise",
     )
     grid.fit(X, y)
     threads = np.concatenate(
-        [grid.cv_results_[f"split{i}_test_score"] for i in range(2)])
+        [grid.cv_results_[f"split{i}_test_score"] for i in range(2)]
+    )
     expected = os.environ.get("OMP_NUM_THREADS")
     expected = int(expected) if expected else max(os.cpu_count() // n_jobs, 1)
     assert set(threads) == {expected}

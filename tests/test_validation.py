@@ -29,11 +29,16 @@ from sk_reg._net import _RegularizedNet
 from sk_reg.augment import Compose, GaussianNoise, Mixup
 
 TINY = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
-ESTIMATORS = {"classifier": RegularizedNetClassifier,
-              "regressor": RegularizedNetRegressor}
+ESTIMATORS = {
+    "classifier": RegularizedNetClassifier,
+    "regressor": RegularizedNetRegressor,
+}
 
 PROPERTY = settings(
-    max_examples=40, deadline=None, derandomize=True, database=None,
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -54,8 +59,11 @@ def assert_clean_error(excinfo, pattern):
 
 def _snapshot(est):
     """Everything fit may change: attributes, weights, optimizer state, history."""
-    state = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-             for k, v in vars(est).items() if k != "net_"}
+    state = {
+        k: (v.copy() if isinstance(v, np.ndarray) else v)
+        for k, v in vars(est).items()
+        if k != "net_"
+    }
     net = getattr(est, "net_", None)
     if net is not None:
         state["net_"] = net
@@ -85,6 +93,7 @@ def assert_unfitted(est):
 
 # --- strategies ---------------------------------------------------------------------
 
+
 @st.composite
 def problems(draw, min_rows=2, max_rows=20):
     """A small well-formed problem: (task, X, y)."""
@@ -94,8 +103,15 @@ def problems(draw, min_rows=2, max_rows=20):
     X = draw(arrays(np.float64, (n, d), elements=st.floats(-100, 100)))
     if task == "classifier":
         k = draw(st.integers(2, 3))
-        labels = draw(st.sampled_from([np.arange(k), np.arange(k) * 2.0 - 1,
-                                       np.array(["no", "yes", "maybe"])[:k]]))
+        labels = draw(
+            st.sampled_from(
+                [
+                    np.arange(k),
+                    np.arange(k) * 2.0 - 1,
+                    np.array(["no", "yes", "maybe"])[:k],
+                ]
+            )
+        )
         offset = draw(st.integers(0, k - 1))
         y = labels[(np.arange(n) + offset) % k]
     else:
@@ -109,10 +125,14 @@ def _fit(task, X, y, **kwargs):
 
 # --- non-finite values ---------------------------------------------------------------
 
+
 @PROPERTY
-@given(problem=problems(), where=st.sampled_from(["X", "y", "sample_weight",
-                                                  "X at predict"]),
-       value=st.sampled_from([np.nan, np.inf, -np.inf]), data=st.data())
+@given(
+    problem=problems(),
+    where=st.sampled_from(["X", "y", "sample_weight", "X at predict"]),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+    data=st.data(),
+)
 def test_non_finite_values_anywhere_are_refused(problem, where, value, data):
     task, X, y = problem
     X, y, w = X.copy(), y.copy(), np.ones(len(y))
@@ -140,12 +160,17 @@ def test_non_finite_values_anywhere_are_refused(problem, where, value, data):
 
 # --- magnitudes ----------------------------------------------------------------------
 
+
 @PROPERTY
-@given(problem=problems(min_rows=4), dtype=st.sampled_from([np.float32, np.float64]),
-       x_exponents=st.lists(st.integers(-30, 30), min_size=4, max_size=4),
-       y_exponent=st.integers(-30, 30))
-def test_huge_and_tiny_magnitudes_train_or_fail_clearly(problem, dtype, x_exponents,
-                                                         y_exponent):
+@given(
+    problem=problems(min_rows=4),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    x_exponents=st.lists(st.integers(-30, 30), min_size=4, max_size=4),
+    y_exponent=st.integers(-30, 30),
+)
+def test_huge_and_tiny_magnitudes_train_or_fail_clearly(
+    problem, dtype, x_exponents, y_exponent
+):
     """Columns scaled independently by 1e-30..1e30 (targets too, for regression).
 
     float64 and every classifier train and predict finite values; float32
@@ -155,7 +180,7 @@ def test_huge_and_tiny_magnitudes_train_or_fail_clearly(problem, dtype, x_expone
     task, X, y = problem
     X = (X * 10.0 ** np.array(x_exponents[: X.shape[1]])).astype(dtype)
     if task == "regressor":
-        y = y * 10.0 ** y_exponent
+        y = y * 10.0**y_exponent
     est = ESTIMATORS[task](**TINY)
     may_diverge = task == "regressor" and dtype == np.float32
     try:
@@ -190,8 +215,10 @@ SHAPE_CASES = {
     "no samples": (lambda X, y: (X[:0], y[:0]), r"0 sample\(s\)"),
     "no features": (lambda X, y: (X[:, :0], y), r"0 feature\(s\)"),
     "y too short": (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
-    "y too long": (lambda X, y: (X, np.r_[y, y[:1]]),
-                   "inconsistent numbers of samples"),
+    "y too long": (
+        lambda X, y: (X, np.r_[y, y[:1]]),
+        "inconsistent numbers of samples",
+    ),
     "3-D X": (lambda X, y: (X[:, :, None], y), "dim 3"),
     "1-D X": (lambda X, y: (X[:, 0], y), "Expected 2D array"),
     "scalar X": (lambda X, y: (X[0, 0], y), "Expected 2D array|scalar"),
@@ -212,8 +239,11 @@ def test_bad_shapes_at_fit(problem, case):
 
 
 @PROPERTY
-@given(problem=problems(), extra=st.integers(-3, 3).filter(bool),
-       case=st.sampled_from(["features", "3-D", "1-D", "empty"]))
+@given(
+    problem=problems(),
+    extra=st.integers(-3, 3).filter(bool),
+    case=st.sampled_from(["features", "3-D", "1-D", "empty"]),
+)
 def test_bad_shapes_at_predict(problem, extra, case):
     task, X, y = problem
     est = _fit(task, X, y)
@@ -228,8 +258,9 @@ def test_bad_shapes_at_predict(problem, extra, case):
         X_bad, pattern = X[0], "Expected 2D array"
     else:
         X_bad, pattern = X[:0], r"0 sample\(s\)"
-    methods = ["predict"] + (["predict_proba", "predict_log_proba"]
-                             if task == "classifier" else [])
+    methods = ["predict"] + (
+        ["predict_proba", "predict_log_proba"] if task == "classifier" else []
+    )
     for method in methods:
         with pytest.raises(ValueError) as excinfo:
             getattr(est, method)(X_bad)
@@ -260,10 +291,14 @@ def test_one_sample_and_one_feature(task):
 
 # --- dtypes --------------------------------------------------------------------------
 
+
 @PROPERTY
-@given(problem=problems(), kind=st.sampled_from(["string", "complex", "bytes",
-                                                  "object dict"]),
-       at_predict=st.booleans(), data=st.data())
+@given(
+    problem=problems(),
+    kind=st.sampled_from(["string", "complex", "bytes", "object dict"]),
+    at_predict=st.booleans(),
+    data=st.data(),
+)
 def test_object_and_complex_dtypes_are_refused(problem, kind, at_predict, data):
     task, X, y = problem
     i = data.draw(st.integers(0, X.shape[0] - 1), label="row")
@@ -295,16 +330,21 @@ def test_numeric_strings_and_dates_are_converted_like_sklearn():
     est = RegularizedNetClassifier(**TINY).fit(X, [0, 1, 0, 1])
     assert est.predict(X).shape == (4,)
     # datetime64 columns become numbers (as in MLPClassifier): not refused.
-    dates = np.array([["2024-01-01"], ["2024-02-01"], ["2024-03-01"], ["2024-04-01"]],
-                     dtype="datetime64[D]")
+    dates = np.array(
+        [["2024-01-01"], ["2024-02-01"], ["2024-03-01"], ["2024-04-01"]],
+        dtype="datetime64[D]",
+    )
     assert RegularizedNetClassifier(**TINY).fit(dates, [0, 1, 0, 1]).n_features_in_ == 1
 
 
-@pytest.mark.parametrize("y, pattern", [
-    (np.array(["a", "b", "c", "d"]), "numeric targets"),
-    (np.array([1 + 1j, 2, 3, 4]), "Complex data not supported"),
-    (np.ones((4, 2, 2)), "dim 3"),
-])
+@pytest.mark.parametrize(
+    "y, pattern",
+    [
+        (np.array(["a", "b", "c", "d"]), "numeric targets"),
+        (np.array([1 + 1j, 2, 3, 4]), "Complex data not supported"),
+        (np.ones((4, 2, 2)), "dim 3"),
+    ],
+)
 def test_bad_regression_targets(y, pattern):
     est = RegularizedNetRegressor(**TINY)
     with pytest.raises(ValueError) as excinfo:
@@ -313,13 +353,16 @@ def test_bad_regression_targets(y, pattern):
     assert_unfitted(est)
 
 
-@pytest.mark.parametrize("y, pattern", [
-    (np.zeros(6), "at least 2 classes"),
-    (np.linspace(0, 1, 6), "Unknown label type: continuous"),
-    (np.c_[np.arange(6) % 2, np.arange(6) % 3], "multiclass-multioutput"),
-    (np.c_[2 * (np.arange(6) % 2), 2 * (np.arange(1, 7) % 2)], "only 0 and 1"),
-    (np.array([0, 1, None, 0, 1, 0], dtype=object), "Unknown label type|mix|None"),
-])
+@pytest.mark.parametrize(
+    "y, pattern",
+    [
+        (np.zeros(6), "at least 2 classes"),
+        (np.linspace(0, 1, 6), "Unknown label type: continuous"),
+        (np.c_[np.arange(6) % 2, np.arange(6) % 3], "multiclass-multioutput"),
+        (np.c_[2 * (np.arange(6) % 2), 2 * (np.arange(1, 7) % 2)], "only 0 and 1"),
+        (np.array([0, 1, None, 0, 1, 0], dtype=object), "Unknown label type|mix|None"),
+    ],
+)
 def test_bad_class_labels(y, pattern):
     est = RegularizedNetClassifier(**TINY)
     with pytest.raises(ValueError) as excinfo:
@@ -329,8 +372,10 @@ def test_bad_class_labels(y, pattern):
 
 
 @PROPERTY
-@given(n_known=st.integers(2, 4), unseen=st.lists(st.integers(5, 9), min_size=1,
-                                                   max_size=3))
+@given(
+    n_known=st.integers(2, 4),
+    unseen=st.lists(st.integers(5, 9), min_size=1, max_size=3),
+)
 def test_unseen_labels_in_partial_fit(n_known, unseen):
     X = np.arange(20.0).reshape(10, 2)
     est = RegularizedNetClassifier(**TINY)
@@ -355,36 +400,47 @@ def test_unseen_labels_in_partial_fit(n_known, unseen):
 
 # --- a failed fit leaves the estimator as it was ------------------------------
 
+
 def _bad_calls(task, X, y):
     """(description, call(est)) pairs that fail at different stages."""
     n = len(y)
     calls = {
         "NaN in X": lambda e: e.fit(
-            np.where(np.eye(*X.shape, dtype=bool), np.nan, X), y),
+            np.where(np.eye(*X.shape, dtype=bool), np.nan, X), y
+        ),
         "other n_features + bad sample_weight": lambda e: e.fit(
-            np.c_[X, X], y, sample_weight=np.ones(n + 1)),
+            np.c_[X, X], y, sample_weight=np.ones(n + 1)
+        ),
         "negative sample_weight": lambda e: e.fit(X, y, sample_weight=-np.ones(n)),
         "too small for early stopping": lambda e: e.set_params(
-            early_stopping=True, validation_fraction=0.01).fit(X[:3], y[:3]),
-        "module with wrong output": lambda e: e.set_params(
-            module=_WrongOutput).fit(X, y),
+            early_stopping=True, validation_fraction=0.01
+        ).fit(X[:3], y[:3]),
+        "module with wrong output": lambda e: e.set_params(module=_WrongOutput).fit(
+            X, y
+        ),
         "invalid hyperparameter": lambda e: e.set_params(l1=-1.0).fit(X, y),
     }
     if task == "classifier":
         calls["one class"] = lambda e: e.fit(X, np.full(n, y[0]))
         calls["partial_fit unseen label"] = lambda e: e.partial_fit(
-            X, np.full(n, "zzz") if y.dtype.kind == "U" else np.full(n, 99))
+            X, np.full(n, "zzz") if y.dtype.kind == "U" else np.full(n, 99)
+        )
     else:
         calls["divergence in the first epoch"] = lambda e: e.set_params(
-            learning_rate_init=1e6, optimizer="sgd").fit(X + 1e150, y * 1e200 + 1e200)
+            learning_rate_init=1e6, optimizer="sgd"
+        ).fit(X + 1e150, y * 1e200 + 1e200)
         calls["partial_fit diverges"] = lambda e: e.partial_fit(
-            (X + 1) * 1e150, (y + 1) * 1e200)
+            (X + 1) * 1e150, (y + 1) * 1e200
+        )
     return calls
 
 
 @PROPERTY
-@given(problem=problems(min_rows=6), how=st.sampled_from(
-    ["unfitted", "fit", "partial_fit", "warm_start"]), data=st.data())
+@given(
+    problem=problems(min_rows=6),
+    how=st.sampled_from(["unfitted", "fit", "partial_fit", "warm_start"]),
+    data=st.data(),
+)
 def test_failed_fit_leaves_the_previous_state(problem, how, data):
     """Policy: a call that raises leaves every attribute, the weights, the
     optimizer state and the history exactly as they were; an unfitted
@@ -396,8 +452,9 @@ def test_failed_fit_leaves_the_previous_state(problem, how, data):
     if how in ("fit", "warm_start"):
         est.fit(X, y)
     elif how == "partial_fit":
-        est.partial_fit(X, y, **({"classes": np.unique(y)} if task == "classifier"
-                                 else {}))
+        est.partial_fit(
+            X, y, **({"classes": np.unique(y)} if task == "classifier" else {})
+        )
     params = est.get_params()
     before = _snapshot(est) if how != "unfitted" else None
     expected = est.predict(X) if how != "unfitted" else None
@@ -414,16 +471,34 @@ def test_failed_fit_leaves_the_previous_state(problem, how, data):
 # --- invalid hyperparameters --------------------------------------------------
 
 INVALID = {
-    "hidden_layer_sizes": [0, -1, (10, 0), (10, -2), (2.5,), 1.5, "abc", None,
-                           np.array([3, 0])],
+    "hidden_layer_sizes": [
+        0,
+        -1,
+        (10, 0),
+        (10, -2),
+        (2.5,),
+        1.5,
+        "abc",
+        None,
+        np.array([3, 0]),
+    ],
     "activation": ["swish", 1, None, "RELU"],
     "l1": [-1e-3, "0.1", None, np.nan, np.inf, 1j],
     "l2": [-0.1, "0", None, np.nan, np.inf],
     "dropout": [1.0, -0.1, 1.5, "0.5", None, np.nan],
     "label_smoothing": [1.0, -0.1, "0.1", None, np.nan],
-    "augment": ["unknown", "noise+noise", "noise+", 3, GaussianNoise(std=-1),
-                Mixup(alpha=0), Compose([("a", 3)]), Compose("noise"),
-                Compose([("x", GaussianNoise()), ("x", Mixup())]), torch.nn.Identity()],
+    "augment": [
+        "unknown",
+        "noise+noise",
+        "noise+",
+        3,
+        GaussianNoise(std=-1),
+        Mixup(alpha=0),
+        Compose([("a", 3)]),
+        Compose("noise"),
+        Compose([("x", GaussianNoise()), ("x", Mixup())]),
+        torch.nn.Identity(),
+    ],
     "early_stopping": ["yes", 1, None],
     "validation_fraction": [0.0, 1.0, -0.5, 1.5, "0.1", None],
     "n_iter_no_change": [0, -1, 1.5, "10", None, -np.inf],
@@ -435,18 +510,37 @@ INVALID = {
     "max_iter": [0, -5, 2.5, "200", None],
     "batch_size": [0, -1, 1.5, "big", None],
     "learning_rate_init": [0.0, -1e-3, np.inf, np.nan, "0.01", None],
-    "optimizer": ["lbfgs", "Adam", 3, int, None, torch.optim.Adam([torch.zeros(1,
-                                                                   requires_grad=True)])],
-    "optimizer_kwargs": [[("betas", (0.9, 0.99))], "x", {"not_an_arg": 1},
-                         {"betas": (2.0, 0.5)}, {"lr": 0.1}, {"eps": -1.0}],
+    "optimizer": [
+        "lbfgs",
+        "Adam",
+        3,
+        int,
+        None,
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)]),
+    ],
+    "optimizer_kwargs": [
+        [("betas", (0.9, 0.99))],
+        "x",
+        {"not_an_arg": 1},
+        {"betas": (2.0, 0.5)},
+        {"lr": 0.1},
+        {"eps": -1.0},
+    ],
     "class_weight": ["auto", [1, 2], 3, {0: -1.0}, {0: np.nan}, {0: "heavy"}],
     "warm_start": ["yes", 1, None],
     "device": [3, None, "not-a-device", "meta", "cuda:x", "tpu"],
     "dtype": ["float16", "int32", 32, np.float32, torch.float32],
     "module": [3, "not-a-module", torch.nn.Linear(2, 2), int, object()],
     "input_shape": [(1, 8), (0, 8, 8), (1, -1, -1), (1.5, 8, 8), "1x8x8", 3],
-    "callbacks": ["progress", 3, [3], [EpochTimer, "x"], [("stopping", EpochTimer())],
-                  [("a", EpochTimer()), ("a", EpochTimer())], EpochTimer()],
+    "callbacks": [
+        "progress",
+        3,
+        [3],
+        [EpochTimer, "x"],
+        [("stopping", EpochTimer())],
+        [("a", EpochTimer()), ("a", EpochTimer())],
+        EpochTimer(),
+    ],
     "random_state": [-1, 1.5, "seed", 2**32],
     "verbose": [-1, 1.5, "loud", None],
 }
@@ -466,8 +560,7 @@ def test_every_parameter_has_invalid_values():
 
 
 @pytest.mark.parametrize("task, name, value", list(_invalid_cases()))
-def test_invalid_hyperparameter_refused_before_training(task, name, value,
-                                                        monkeypatch):
+def test_invalid_hyperparameter_refused_before_training(task, name, value, monkeypatch):
     def no_net(*args, **kwargs):
         raise AssertionError("a net was built despite an invalid hyperparameter")
 
@@ -487,11 +580,18 @@ def test_invalid_hyperparameter_refused_before_training(task, name, value,
 def test_valid_edge_values_are_accepted(Est):
     X = np.arange(16.0).reshape(8, 2)
     y = np.arange(8) % 2
-    for params in [{"hidden_layer_sizes": 3}, {"hidden_layer_sizes": ()},
-                   {"hidden_layer_sizes": np.array([3, 2])}, {"dropout": 0.0},
-                   {"batch_size": 1}, {"tol": 0.0}, {"verbose": False},
-                   {"optimizer_kwargs": {"betas": [0.8, 0.9]}},
-                   {"optimizer": torch.optim.RMSprop}, {"device": "auto"},
-                   {"callbacks": [EpochTimer, ("timer2", EpochTimer())]}]:
+    for params in [
+        {"hidden_layer_sizes": 3},
+        {"hidden_layer_sizes": ()},
+        {"hidden_layer_sizes": np.array([3, 2])},
+        {"dropout": 0.0},
+        {"batch_size": 1},
+        {"tol": 0.0},
+        {"verbose": False},
+        {"optimizer_kwargs": {"betas": [0.8, 0.9]}},
+        {"optimizer": torch.optim.RMSprop},
+        {"device": "auto"},
+        {"callbacks": [EpochTimer, ("timer2", EpochTimer())]},
+    ]:
         est = Est(**{**TINY, **params}).fit(X, y)
         assert est.predict(X).shape == (8,)

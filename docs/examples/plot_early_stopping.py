@@ -30,9 +30,16 @@ X_train, X_test, y_train, y_test = train_test_split(
     X, y, train_size=400, stratify=y, random_state=0
 )
 
-common = dict(hidden_layer_sizes=(256,), l2=0.0, learning_rate_init=1e-2,
-              early_stopping=True, scoring="loss", validation_fraction=0.2,
-              max_iter=100, random_state=0)
+common = dict(
+    hidden_layer_sizes=(256,),
+    l2=0.0,
+    learning_rate_init=1e-2,
+    early_stopping=True,
+    scoring="loss",
+    validation_fraction=0.2,
+    max_iter=100,
+    random_state=0,
+)
 long_run = RegularizedNetClassifier(**common, n_iter_no_change=1000)
 stopped = RegularizedNetClassifier(**common, n_iter_no_change=10)
 for model in (long_run, stopped):
@@ -47,18 +54,45 @@ best = stopped.net_.history[:, "valid_loss"]
 best_epoch = int(np.argmin(best)) + 1
 
 fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(epochs, history[:, "train_loss"], color="C0", alpha=0.5,
-        label="training loss, run not stopped")
-ax.plot(epochs, history[:, "valid_loss"], color="C1", alpha=0.5,
-        label="validation loss, run not stopped")
+ax.plot(
+    epochs,
+    history[:, "train_loss"],
+    color="C0",
+    alpha=0.5,
+    label="training loss, run not stopped",
+)
+ax.plot(
+    epochs,
+    history[:, "valid_loss"],
+    color="C1",
+    alpha=0.5,
+    label="validation loss, run not stopped",
+)
 stop_epochs = np.array(stopped.net_.history[:, "epoch"])
-ax.plot(stop_epochs, stopped.net_.history[:, "train_loss"], color="C0",
-        linewidth=3, label="training loss, stopped early")
-ax.plot(stop_epochs, stopped.net_.history[:, "valid_loss"], color="C1",
-        linewidth=3, label="validation loss, stopped early")
+ax.plot(
+    stop_epochs,
+    stopped.net_.history[:, "train_loss"],
+    color="C0",
+    linewidth=3,
+    label="training loss, stopped early",
+)
+ax.plot(
+    stop_epochs,
+    stopped.net_.history[:, "valid_loss"],
+    color="C1",
+    linewidth=3,
+    label="validation loss, stopped early",
+)
 ax.axvline(stop_epochs[-1], color="0.5", linestyle="--", linewidth=1)
-ax.plot(best_epoch, best[best_epoch - 1], marker="*", markersize=14,
-        color="C3", linestyle="none", label=f"restored weights (epoch {best_epoch})")
+ax.plot(
+    best_epoch,
+    best[best_epoch - 1],
+    marker="*",
+    markersize=14,
+    color="C3",
+    linestyle="none",
+    label=f"restored weights (epoch {best_epoch})",
+)
 ax.set_yscale("log")
 ax.set_xlabel("epoch")
 ax.set_ylabel("cross-entropy")
@@ -80,13 +114,19 @@ plt.show()
 # training loss stops improving or ``max_iter`` is reached) and score both on
 # the 1397 test images. (``long_run`` is not that model: with
 # ``early_stopping=True`` it too restores its best epoch at the end.)
-plain = RegularizedNetClassifier(hidden_layer_sizes=(256,), l2=0.0,
-                                 learning_rate_init=1e-2, max_iter=100,
-                                 random_state=0).fit(X_train, y_train)
+plain = RegularizedNetClassifier(
+    hidden_layer_sizes=(256,),
+    l2=0.0,
+    learning_rate_init=1e-2,
+    max_iter=100,
+    random_state=0,
+).fit(X_train, y_train)
 for name, model in [("no early stopping", plain), ("early stopping", stopped)]:
-    print(f"{name:>18}: {model.n_iter_:3d} epochs, test accuracy "
-          f"{model.score(X_test, y_test):.3f}, test log-loss "
-          f"{log_loss(y_test, model.predict_proba(X_test)):.3f}")
+    print(
+        f"{name:>18}: {model.n_iter_:3d} epochs, test accuracy "
+        f"{model.score(X_test, y_test):.3f}, test log-loss "
+        f"{log_loss(y_test, model.predict_proba(X_test)):.3f}"
+    )
 
 # %%
 # Early stopping is not free: the 80 held-out images do not train the model.

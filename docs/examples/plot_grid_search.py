@@ -30,30 +30,43 @@ X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.5, stratify=y, random_state=0
 )
 
-pipe = Pipeline([
-    ("scale", StandardScaler()),
-    ("net", RegularizedNetClassifier((64,), l2=0.0, max_iter=60,
-                                     learning_rate_init=3e-3, random_state=0)),
-])
+pipe = Pipeline(
+    [
+        ("scale", StandardScaler()),
+        (
+            "net",
+            RegularizedNetClassifier(
+                (64,), l2=0.0, max_iter=60, learning_rate_init=3e-3, random_state=0
+            ),
+        ),
+    ]
+)
 param_grid = [
-    {"net__l2": [0.0, 1e-1, 1.0]},                      # none, and L2
+    {"net__l2": [0.0, 1e-1, 1.0]},  # none, and L2
     {"net__l1": [1e-3, 1e-2]},
     {"net__dropout": [0.3]},
     {"net__label_smoothing": [0.1]},
     {"net__augment": [GaussianNoise(0.3), Mixup(0.2)]},
     {"net__early_stopping": [True]},
     # Two combinations of all six.
-    {"net__l1": [1e-3], "net__l2": [1e-1], "net__dropout": [0.3],
-     "net__label_smoothing": [0.1], "net__augment": [GaussianNoise(0.3)],
-     "net__early_stopping": [False, True]},
+    {
+        "net__l1": [1e-3],
+        "net__l2": [1e-1],
+        "net__dropout": [0.3],
+        "net__label_smoothing": [0.1],
+        "net__augment": [GaussianNoise(0.3)],
+        "net__early_stopping": [False, True],
+    },
 ]
-search = GridSearchCV(pipe, param_grid, cv=StratifiedKFold(3, shuffle=True,
-                                                           random_state=0))
+search = GridSearchCV(
+    pipe, param_grid, cv=StratifiedKFold(3, shuffle=True, random_state=0)
+)
 search.fit(X_train, y_train)
 print(f"{len(search.cv_results_['params'])} candidates")
 print("best:", search.best_params_)
-print("test accuracy of the refitted best pipeline: "
-      f"{search.score(X_test, y_test):.3f}")
+print(
+    f"test accuracy of the refitted best pipeline: {search.score(X_test, y_test):.3f}"
+)
 
 
 # %%
@@ -72,8 +85,13 @@ results["candidate"] = [label(p) for p in results["params"]]
 results = results.sort_values("mean_test_score")
 fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
 y_pos = np.arange(len(results))
-ax.errorbar(results["mean_test_score"], y_pos, xerr=results["std_test_score"],
-            fmt="o", capsize=3)
+ax.errorbar(
+    results["mean_test_score"],
+    y_pos,
+    xerr=results["std_test_score"],
+    fmt="o",
+    capsize=3,
+)
 ax.set_yticks(y_pos, results["candidate"])
 ax.set_xlabel("3-fold cross-validated accuracy")
 ax.grid(axis="x", alpha=0.3)

@@ -66,8 +66,10 @@ for row, (name, X_aug, y_aug) in zip(axes, rows, strict=True):
         ax.set_yticks([])
         weights, classes = torch.topk(y_aug[col], 2)
         if weights[1] > 0.01:
-            ax.set_title(f"{classes[0]}:{weights[0]:.2f} "
-                         f"{classes[1]}:{weights[1]:.2f}", fontsize=7)
+            ax.set_title(
+                f"{classes[0]}:{weights[0]:.2f} {classes[1]}:{weights[1]:.2f}",
+                fontsize=7,
+            )
         else:
             ax.set_title(str(int(classes[0])), fontsize=8)
     row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
@@ -90,12 +92,19 @@ plt.show()
 X_train, X_test, y_train, y_test = train_test_split(
     X / 16.0, y, train_size=300, stratify=y, random_state=0
 )
-common = dict(module="cnn", input_shape=(1, 8, 8), max_iter=60,
-              learning_rate_init=3e-3, random_state=0)
+common = dict(
+    module="cnn",
+    input_shape=(1, 8, 8),
+    max_iter=60,
+    learning_rate_init=3e-3,
+    random_state=0,
+)
 for augment in [None, "affine"]:
     clf = RegularizedNetClassifier(augment=augment, **common).fit(X_train, y_train)
-    print(f"augment={augment!s:>6}: test accuracy {clf.score(X_test, y_test):.3f} "
-          f"({clf.n_iter_} epochs)")
+    print(
+        f"augment={augment!s:>6}: test accuracy {clf.score(X_test, y_test):.3f} "
+        f"({clf.n_iter_} epochs)"
+    )
 
 # %%
 # On these tiny images augmentation does not make the network more accurate:

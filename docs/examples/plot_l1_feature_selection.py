@@ -30,8 +30,9 @@ y = (X[:, 0] + X[:, 1] - X[:, 2] + 0.5 * X[:, 3] > 0).astype(int)
 
 strengths = [0.0, 1e-3, 1e-2]
 models = [
-    RegularizedNetClassifier((32,), l1=l1, l2=0.0, max_iter=150,
-                             random_state=0).fit(X, y)
+    RegularizedNetClassifier((32,), l1=l1, l2=0.0, max_iter=150, random_state=0).fit(
+        X, y
+    )
     for l1 in strengths
 ]
 
@@ -48,8 +49,10 @@ for ax, l1, model in zip(axes, strengths, models, strict=True):
     image = ax.imshow(shown, cmap="viridis", aspect="auto", interpolation="nearest")
     ax.axvline(3.5, color="red", linewidth=1)
     zero_columns = int((magnitude[:, 4:].max(axis=0) == 0).sum())
-    ax.set_title(f"l1={l1:g}\n{(W == 0).mean():.0%} of weights zero,\n"
-                 f"{zero_columns} of 26 noise columns all-zero")
+    ax.set_title(
+        f"l1={l1:g}\n{(W == 0).mean():.0%} of weights zero,\n"
+        f"{zero_columns} of 26 noise columns all-zero"
+    )
 axes[0].set_ylabel("hidden unit")
 fig.supxlabel("input column (left of the red line: the 4 informative ones)")
 fig.colorbar(image, ax=axes, label="|weight|", shrink=0.8)
@@ -93,7 +96,11 @@ pipe = make_pipeline(
     ),
     LogisticRegression(),
 )
-print(f"selection + logistic regression, 3-fold accuracy: "
-      f"{cross_val_score(pipe, X, y, cv=3).mean():.3f}")
-print(f"logistic regression on all 30 columns:             "
-      f"{cross_val_score(LogisticRegression(), X, y, cv=3).mean():.3f}")
+print(
+    f"selection + logistic regression, 3-fold accuracy: "
+    f"{cross_val_score(pipe, X, y, cv=3).mean():.3f}"
+)
+print(
+    f"logistic regression on all 30 columns:             "
+    f"{cross_val_score(LogisticRegression(), X, y, cv=3).mean():.3f}"
+)

@@ -40,15 +40,25 @@ cv = StratifiedKFold(3, shuffle=True, random_state=0)
 # probability.
 fig, (ax_l2, ax_drop) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
 ValidationCurveDisplay.from_estimator(
-    model, X, y, param_name="regularizednetclassifier__l2",
-    param_range=np.logspace(-2, 2, 5), cv=cv, ax=ax_l2,
+    model,
+    X,
+    y,
+    param_name="regularizednetclassifier__l2",
+    param_range=np.logspace(-2, 2, 5),
+    cv=cv,
+    ax=ax_l2,
     score_name="accuracy",
 )
 ax_l2.set_xscale("log")
 ax_l2.set_xlabel("l2")
 ValidationCurveDisplay.from_estimator(
-    model, X, y, param_name="regularizednetclassifier__dropout",
-    param_range=[0.0, 0.25, 0.5, 0.75], cv=cv, ax=ax_drop,
+    model,
+    X,
+    y,
+    param_name="regularizednetclassifier__dropout",
+    param_range=[0.0, 0.25, 0.5, 0.75],
+    cv=cv,
+    ax=ax_drop,
     score_name="accuracy",
 )
 ax_drop.set_xlabel("dropout")
