@@ -531,18 +531,16 @@ def _float_list(values, where):
 
 
 def _check_version(doc):
-    from . import __version__
+    """The file format must be the one this sk_reg reads.
 
+    A file of another format version cannot be read safely and is refused. The
+    library versions that wrote it are recorded (``versions``) but a different
+    sk_reg, torch or scikit-learn version is not a reason to warn: the format
+    version is what defines the file's meaning.
+    """
     if _field(doc, "format_version", int, "") != int(_FORMAT_VERSION):
         raise ValueError("Invalid sk_reg model file: unsupported format_version.")
-    saved_version = _field(doc, "versions", dict, "").get("sk_reg")
-    if saved_version != __version__:
-        warnings.warn(
-            f"The model was saved by sk_reg {saved_version} and is loaded by "
-            f"sk_reg {__version__}.",
-            UserWarning,
-            stacklevel=3,
-        )
+    _field(doc, "versions", dict, "")
 
 
 def _decode_hyperparameters(doc, Est, module):

@@ -6,6 +6,38 @@ import torch
 torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` need CUDA: skipped, with the reason, without it."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA (no GPU on this machine)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+def _same_tree(a, b):
+    """Nested dicts/lists/tuples of tensors and plain values are equal exactly."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _same_tree(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, z in zip(a, b, strict=True):
+            _same_tree(x, z)
+    else:
+        assert a == b
+
+
+@pytest.fixture(scope="session")
+def assert_same_tree():
+    """``assert_same_tree(a, b)``: weights, optimizer states, ... are identical."""
+    return _same_tree
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     np.random.seed(0)

@@ -22,7 +22,6 @@ from sk_reg.augment import (
 )
 
 IMAGE_NAMES = ["flip", "rotate", "scale", "shift", "affine", "cutout", "cutmix"]
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
 def _batch(n=32, shape=(2, 6, 7), dtype=torch.float32, device="cpu"):
@@ -292,7 +291,6 @@ def test_registry_names():
     assert set(IMAGE_NAMES) | {"noise", "mixup"} == set(AUGMENTATIONS)
 
 
-@needs_cuda
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", IMAGE_NAMES + ["flip+affine+cutout+cutmix"])
 def test_runs_on_cuda_and_stays_there(name):

@@ -141,7 +141,6 @@ def test_cuda_state_restores_on_the_cpu(cancer, monkeypatch):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_fitted_pickle_loads_without_cuda(cancer, tmp_path):
     X, y = cancer
     X = (X / X.max(0)).astype(np.float32)

@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from _helpers import assert_same_tree
 from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -138,7 +137,9 @@ def test_regressor_divergence(digits_raw):
 
 
 @pytest.mark.parametrize("prefit", [False, True])
-def test_divergence_in_the_first_epoch_raises_and_changes_nothing(prefit):
+def test_divergence_in_the_first_epoch_raises_and_changes_nothing(
+    prefit, assert_same_tree
+):
     X, y = make_regression(n_samples=100, n_features=4, random_state=0)
     reg = RegularizedNetRegressor(max_iter=3, random_state=0)
     if prefit:
@@ -159,7 +160,7 @@ def test_divergence_in_the_first_epoch_raises_and_changes_nothing(prefit):
             check_is_fitted(reg)
 
 
-def test_partial_fit_on_a_diverging_chunk_keeps_the_model():
+def test_partial_fit_on_a_diverging_chunk_keeps_the_model(assert_same_tree):
     X, y = make_regression(n_samples=100, n_features=4, random_state=0)
     y = y / y.std()
     reg = RegularizedNetRegressor(random_state=0, optimizer="sgd")
@@ -298,7 +299,6 @@ def test_pickle_that_asks_for_cuda_loads_on_a_cpu_only_machine(digits_raw):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_fitted_model_pickles_to_a_cpu_only_process(tmp_path, digits_raw):
     X, y = digits_raw
     X = (X / 16.0).astype(np.float32)

@@ -24,7 +24,6 @@ TINY = dict(
     batch_size=64,
     random_state=0,
 )
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +251,6 @@ def test_grid_search_over_module_and_augment_params(small_digits):
     )
 
 
-@needs_cuda
 @pytest.mark.gpu
 def test_convnet_with_image_augmentation_on_cuda(small_digits):
     X, y = small_digits

@@ -683,7 +683,6 @@ def test_payload_inside_a_valid_file_is_not_run(saved_clf, tmp_path):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_model_saves_and_loads_on_cpu(tmp_path, clf_frame):
     X, y = clf_frame
     clf = RegularizedNetClassifier(**FAST, device="cuda").fit(X, y)

@@ -14,7 +14,6 @@ import traceback
 import numpy as np
 import pytest
 import torch
-from _helpers import assert_same_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -73,7 +72,7 @@ def _snapshot(est):
     return state
 
 
-def assert_unchanged(est, before):
+def assert_unchanged(est, before, assert_same_tree):
     after = _snapshot(est)
     assert after.keys() == before.keys()
     for key, value in before.items():
@@ -133,7 +132,9 @@ def _fit(task, X, y, **kwargs):
     value=st.sampled_from([np.nan, np.inf, -np.inf]),
     data=st.data(),
 )
-def test_non_finite_values_anywhere_are_refused(problem, where, value, data):
+def test_non_finite_values_anywhere_are_refused(
+    problem, where, value, data, assert_same_tree
+):
     task, X, y = problem
     X, y, w = X.copy(), y.copy(), np.ones(len(y))
     target = {"X": X, "X at predict": X, "sample_weight": w}.get(where)
@@ -150,7 +151,7 @@ def test_non_finite_values_anywhere_are_refused(problem, where, value, data):
         before = _snapshot(est)
         with pytest.raises(ValueError) as excinfo:
             est.predict(X)
-        assert_unchanged(est, before)
+        assert_unchanged(est, before, assert_same_tree)
     else:
         with pytest.raises(ValueError) as excinfo:
             est.fit(X, y, sample_weight=w)
@@ -244,7 +245,7 @@ def test_bad_shapes_at_fit(problem, case):
     extra=st.integers(-3, 3).filter(bool),
     case=st.sampled_from(["features", "3-D", "1-D", "empty"]),
 )
-def test_bad_shapes_at_predict(problem, extra, case):
+def test_bad_shapes_at_predict(problem, extra, case, assert_same_tree):
     task, X, y = problem
     est = _fit(task, X, y)
     before = _snapshot(est)
@@ -265,7 +266,7 @@ def test_bad_shapes_at_predict(problem, extra, case):
         with pytest.raises(ValueError) as excinfo:
             getattr(est, method)(X_bad)
         assert_clean_error(excinfo, pattern)
-    assert_unchanged(est, before)
+    assert_unchanged(est, before, assert_same_tree)
 
 
 @pytest.mark.parametrize("task", sorted(ESTIMATORS))
@@ -376,7 +377,7 @@ def test_bad_class_labels(y, pattern):
     n_known=st.integers(2, 4),
     unseen=st.lists(st.integers(5, 9), min_size=1, max_size=3),
 )
-def test_unseen_labels_in_partial_fit(n_known, unseen):
+def test_unseen_labels_in_partial_fit(n_known, unseen, assert_same_tree):
     X = np.arange(20.0).reshape(10, 2)
     est = RegularizedNetClassifier(**TINY)
     est.partial_fit(X, np.arange(10) % 2, classes=np.arange(n_known))
@@ -386,7 +387,7 @@ def test_unseen_labels_in_partial_fit(n_known, unseen):
     with pytest.raises(ValueError) as excinfo:
         est.partial_fit(X, y)
     assert_clean_error(excinfo, "not seen in the first call")
-    assert_unchanged(est, before)
+    assert_unchanged(est, before, assert_same_tree)
     # On the first call, y must be covered by classes.
     est = RegularizedNetClassifier(**TINY)
     with pytest.raises(ValueError) as excinfo:
@@ -441,7 +442,7 @@ def _bad_calls(task, X, y):
     how=st.sampled_from(["unfitted", "fit", "partial_fit", "warm_start"]),
     data=st.data(),
 )
-def test_failed_fit_leaves_the_previous_state(problem, how, data):
+def test_failed_fit_leaves_the_previous_state(problem, how, data, assert_same_tree):
     """Policy: a call that raises leaves every attribute, the weights, the
     optimizer state and the history exactly as they were; an unfitted
     estimator stays unfitted."""
@@ -464,7 +465,7 @@ def test_failed_fit_leaves_the_previous_state(problem, how, data):
     if how == "unfitted":
         assert_unfitted(est)
         return
-    assert_unchanged(est, before)
+    assert_unchanged(est, before, assert_same_tree)
     np.testing.assert_array_equal(est.predict(X), expected)
 
 
