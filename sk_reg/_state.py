@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from .augment import prepare_augment, resolve_augment
+from .augment import _prepare_augment, _resolve_augment
 
 STATE_KEY = "_sk_reg_state"
 STATE_VERSION = 1
@@ -200,8 +200,8 @@ def restore_net(estimator, state, device=None):
 def build_net(estimator, state, device):
     """A fresh net with the settings ``fit`` used (no saved values yet)."""
     n_features = int(estimator.n_features_in_)
-    augment = prepare_augment(
-        resolve_augment(estimator.augment), n_features, estimator._input_shape
+    augment = _prepare_augment(
+        _resolve_augment(estimator.augment), n_features, estimator._input_shape
     )
     return estimator._build_net(
         n_features,

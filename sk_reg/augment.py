@@ -15,7 +15,7 @@ mixed, soft targets go to the cross-entropy loss (which composes with
 
 *Images.* When the estimator has ``input_shape=(C, H, W)`` (or is fitted on
 4-D ``X``), every augmentation receives batches of shape ``(batch, C, H, W)``
-(the estimator wraps it with :func:`prepare_augment`) and the module gets flat
+(the estimator wraps it with :func:`_prepare_augment`) and the module gets flat
 rows back. :class:`RandomFlip`, :class:`RandomRotation`, :class:`RandomScale`,
 :class:`RandomShift`, :class:`RandomAffine`, :class:`Cutout` and
 :class:`CutMix` need images: on tabular data (no ``input_shape``) ``fit``
@@ -34,26 +34,12 @@ perturbs the stored entries only (an absent word stays absent), and
 equals mixing the densified rows. Any other augmentation receives the batch
 densified.
 
-*Why not kornia.* kornia (``kornia.augmentation``) offers the same batched,
-per-sample, on-device transforms and many more. We checked kornia 0.9.0 here:
-it installs beside the CPU torch 2.13 wheel (with its native ``kornia_rs``
-wheel, 31 MB together) and its ``RandomAffine`` works on CPU. We still use
-plain ``affine_grid`` / ``grid_sample`` because:
-
-- kornia 0.9 requires Python >= 3.11 and torch >= 2.5.1, above sk_reg's
-  minimums (3.10 and 2.1), and adds a compiled dependency for six transforms
-  that take about 300 lines of torch here;
-- both end in the same ``grid_sample`` kernel, so on large batches the cost
-  is the same (256 x 3 x 32 x 32, one CPU thread: about 20 ms each, medians
-  of 30 calls on a shared 2-core machine), while kornia's per-call parameter
-  machinery dominates small images (64 x 1 x 8 x 8: 4.0 ms for
-  ``kornia.augmentation.RandomAffine`` against 0.3-0.5 ms here; flips 0.2-0.35
-  ms against 0.03-0.08 ms), and small batches of small images are where the
-  estimators spend their time;
-- parameter objects here are scikit-learn estimators (``clone``,
-  ``set_params``, grid keys such as ``augment__rotate__degrees``), which
-  kornia's ``nn.Module`` transforms are not.
-
+*Why not kornia.* The geometric transforms use plain
+:func:`~torch.nn.functional.affine_grid` / :func:`~torch.nn.functional.grid_sample`
+rather than kornia: kornia's minimum versions are above sk_reg's, its
+transforms are not scikit-learn parameter objects (no ``clone`` or grid keys),
+and on small images its per-call overhead dominates (measurements in
+``benchmarks/README.md``, "Design measurements").
 kornia remains easy to use for what is not built in (colour jitter,
 perspective, elastic transforms): wrap a kornia transform in a small
 :class:`BaseAugmentation` subclass whose ``__call__`` returns
@@ -85,8 +71,6 @@ __all__ = [
     "RandomRotation",
     "RandomScale",
     "RandomShift",
-    "prepare_augment",
-    "resolve_augment",
 ]
 
 
@@ -819,13 +803,13 @@ class _ImageBatches:
         return images.reshape(n, -1), y
 
 
-def prepare_augment(augment, n_features, input_shape):
+def _prepare_augment(augment, n_features, input_shape):
     """Check ``augment`` against the data and show it images when there are any.
 
     Parameters
     ----------
     augment : BaseAugmentation or None
-        The resolved augmentation (see :func:`resolve_augment`).
+        The resolved augmentation (see :func:`_resolve_augment`).
 
     n_features : int
         Number of input columns.
@@ -841,11 +825,11 @@ def prepare_augment(augment, n_features, input_shape):
     Examples
     --------
     >>> import torch
-    >>> from sk_reg.augment import RandomFlip, prepare_augment
-    >>> aug = prepare_augment(RandomFlip(), 4, (1, 2, 2))
+    >>> from sk_reg.augment import RandomFlip, _prepare_augment
+    >>> aug = _prepare_augment(RandomFlip(), 4, (1, 2, 2))
     >>> aug(torch.zeros(3, 4), None)[0].shape
     torch.Size([3, 4])
-    >>> prepare_augment(RandomFlip(), 4, None)
+    >>> _prepare_augment(RandomFlip(), 4, None)
     Traceback (most recent call last):
     ...
     ValueError: RandomFlip is an image augmentation but the data are tabular ...
@@ -870,7 +854,7 @@ AUGMENTATIONS = {
 }
 
 
-def resolve_augment(augment):
+def _resolve_augment(augment):
     """Turn the estimator's ``augment`` parameter into an augmentation object.
 
     Parameters
@@ -890,10 +874,10 @@ def resolve_augment(augment):
 
     Examples
     --------
-    >>> from sk_reg.augment import resolve_augment
-    >>> resolve_augment("noise+mixup")
+    >>> from sk_reg.augment import _resolve_augment
+    >>> _resolve_augment("noise+mixup")
     Compose(steps=[('noise', GaussianNoise()), ('mixup', Mixup())])
-    >>> resolve_augment([GaussianNoise(0.05), "mixup"])
+    >>> _resolve_augment([GaussianNoise(0.05), "mixup"])
     Compose(steps=[('gaussiannoise', GaussianNoise(std=0.05)), ('mixup', Mixup())])
     """
     from sklearn.base import clone
@@ -930,7 +914,7 @@ def _compose_list(items):
         )
     steps, seen = [], set()
     for item in items:
-        aug = resolve_augment(item)
+        aug = _resolve_augment(item)
         name = item if isinstance(item, str) else type(item).__name__.lower()
         while name in seen:
             name += "_"

@@ -47,9 +47,9 @@ from ._net import (
 )
 from ._sparse import csr_tensor_to_scipy, is_csr, scipy_to_csr_tensor
 from ._state import fitted_state, set_fitted_state
-from .augment import BaseAugmentation, prepare_augment, resolve_augment
+from .augment import BaseAugmentation, _prepare_augment, _resolve_augment
 from .callbacks import EpochLogger
-from .modules import MLP, ConvNet, build_module, first_linear_weight
+from .modules import MLP, ConvNet, _instantiate_module, first_linear_weight
 
 __all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
 
@@ -70,8 +70,8 @@ def _with_fused_step(opt_cls, opt_kwargs, device):
     """Ask Adam/AdamW for their fused kernel when the user chose no implementation.
 
     One fused kernel per step instead of a dozen tensor ops per parameter: the
-    same update, about 4x cheaper, which is ~30% of a CPU training step of a
-    2x256 MLP (benchmarks/README.md). CPU support arrived in torch 2.4.
+    same update, cheaper (measured in benchmarks/README.md). CPU support
+    arrived in torch 2.4.
     """
     device_type = torch.device(device).type
     if (
@@ -282,7 +282,7 @@ class _BaseRegularizedNet(BaseEstimator):
             )
         check_input_shape_param(self.input_shape)
         try:
-            augment = resolve_augment(self.augment)
+            augment = _resolve_augment(self.augment)
         except (TypeError, ValueError) as exc:
             if "'augment'" in str(exc):
                 raise
@@ -490,7 +490,7 @@ class _BaseRegularizedNet(BaseEstimator):
         image = {} if self._input_shape is None else {"input_shape": self._input_shape}
         with torch.random.fork_rng(devices=[]):
             _seed_torch(seed, "cpu")
-            module = build_module(
+            module = _instantiate_module(
                 builder, n_features, n_outputs, dropout=float(self.dropout), **image
             ).to(dtype=dtype)
         self._check_module_output(module, n_features, n_outputs, dtype)
@@ -601,7 +601,7 @@ class _BaseRegularizedNet(BaseEstimator):
             X, y, sample_weight, continuing, classes, device
         )
         n_features = self.n_features_in_
-        augment = prepare_augment(augment, n_features, self._input_shape)
+        augment = _prepare_augment(augment, n_features, self._input_shape)
         early_stopping = self.early_stopping and not incremental
         if early_stopping:
             self._check_validation_size(len(dataset))

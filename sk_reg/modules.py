@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from ._images import resolve_input_shape
 from ._sparse import CSRLinear
 
-__all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout", "build_module"]
+__all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout"]
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -47,10 +47,10 @@ class Dropout(nn.Dropout):
     A drop-in :class:`torch.nn.Dropout`: in training mode every element is
     zeroed independently with probability ``p`` and the survivors are scaled by
     ``1 / (1 - p)``; in eval mode it is the identity. On the CPU, torch draws
-    one Mersenne-twister number per element for the mask (about 40% of a
-    training epoch of a 2x256 MLP); here one 64-bit draw from torch's global
-    generator gives four 16-bit numbers, each compared with a threshold, which
-    makes the mask about 4x cheaper. The drop rate is therefore
+    one Mersenne-twister number per element for the mask; here one 64-bit draw
+    from torch's global generator gives four 16-bit numbers, each compared
+    with a threshold (cheaper; see ``benchmarks/README.md``). The drop rate is
+    therefore
     ``round(p * 2**16) / 2**16`` (within ``2**-17`` of ``p``) and the scale
     uses that exact rate, so the output stays unbiased. Other devices, and
     dtypes other than float32/float64, use :func:`torch.nn.functional.dropout`.
@@ -177,7 +177,7 @@ class MLP(BaseEstimator):
 
     See Also
     --------
-    build_module : Turn a builder, module class or module instance into a module.
+    ConvNet : Convolutional network for images.
 
     Examples
     --------
@@ -391,7 +391,7 @@ class ConvNet(BaseEstimator):
         return _ConvNetModule(shape, nn.Sequential(*blocks), nn.Sequential(*head))
 
 
-def build_module(module, n_features, n_outputs, *, dropout=0.0, **context):
+def _instantiate_module(module, n_features, n_outputs, *, dropout=0.0, **context):
     """Instantiate ``module`` for data with the given shape.
 
     Parameters
@@ -425,14 +425,14 @@ def build_module(module, n_features, n_outputs, *, dropout=0.0, **context):
     Examples
     --------
     >>> import torch
-    >>> from sk_reg.modules import build_module
+    >>> from sk_reg.modules import _instantiate_module
     >>> class Tiny(torch.nn.Module):
     ...     def __init__(self, n_features, n_outputs):
     ...         super().__init__()
     ...         self.lin = torch.nn.Linear(n_features, n_outputs)
     ...     def forward(self, X):
     ...         return self.lin(X)
-    >>> build_module(Tiny, n_features=4, n_outputs=2, dropout=0.3)
+    >>> _instantiate_module(Tiny, n_features=4, n_outputs=2, dropout=0.3)
     Tiny(
       (lin): Linear(in_features=4, out_features=2, bias=True)
     )

@@ -17,8 +17,8 @@ from sk_reg.augment import (
     RandomRotation,
     RandomScale,
     RandomShift,
-    prepare_augment,
-    resolve_augment,
+    _prepare_augment,
+    _resolve_augment,
 )
 
 IMAGE_NAMES = ["flip", "rotate", "scale", "shift", "affine", "cutout", "cutmix"]
@@ -178,7 +178,7 @@ def test_cutmix_mixes_regression_targets():
 @pytest.mark.parametrize("name", IMAGE_NAMES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_shape_and_dtype_preserved_and_batch_changed(name, dtype):
-    aug = resolve_augment(name)
+    aug = _resolve_augment(name)
     X = _batch(dtype=dtype)
     out, y = _apply(aug, X)
     assert out.shape == X.shape and out.dtype == dtype
@@ -189,7 +189,7 @@ def test_shape_and_dtype_preserved_and_batch_changed(name, dtype):
 
 @pytest.mark.parametrize("name", IMAGE_NAMES)
 def test_same_seed_same_batch_other_seed_other_batch(name):
-    aug = resolve_augment(name)
+    aug = _resolve_augment(name)
     X = _batch()
     first, second, other = _apply(aug, X, 3), _apply(aug, X, 3), _apply(aug, X, 4)
     assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
@@ -200,7 +200,7 @@ def test_same_seed_same_batch_other_seed_other_batch(name):
 def test_draws_differ_between_samples(name):
     X = torch.ones(64, 1, 8, 8)
     X[:, :, 1:4, 1:3] = 0.0  # not symmetric, so every flip/rotation shows
-    out, y = _apply(resolve_augment(name), X)
+    out, y = _apply(_resolve_augment(name), X)
     if name == "cutmix":  # equal images stay equal; the pasted areas differ
         assert y.diagonal().unique().numel() > 1
     else:
@@ -240,7 +240,7 @@ def test_pickle_and_clone_keep_parameters(aug):
 
 
 def test_grid_keys_of_composed_image_augmentations():
-    aug = resolve_augment("flip+rotate+cutmix")
+    aug = _resolve_augment("flip+rotate+cutmix")
     aug.set_params(rotate__degrees=30, cutmix__alpha=0.5, flip__vertical=True)
     params = aug.get_params()
     assert params["rotate__degrees"] == 30 and params["cutmix__alpha"] == 0.5
@@ -266,25 +266,25 @@ def test_grid_keys_of_composed_image_augmentations():
 )
 def test_invalid_parameters_are_rejected(aug):
     with pytest.raises(InvalidParameterError):
-        resolve_augment(aug)
+        _resolve_augment(aug)
 
 
 @pytest.mark.parametrize("name", IMAGE_NAMES)
 def test_image_augmentation_on_tabular_data_is_a_clear_error(name):
-    aug = resolve_augment(name)
+    aug = _resolve_augment(name)
     with pytest.raises(ValueError, match="image augmentation.*input_shape"):
-        prepare_augment(aug, 10, None)
+        _prepare_augment(aug, 10, None)
     with pytest.raises(ValueError, match=r"\(batch, channels, height, width\)"):
         aug(torch.zeros(4, 10), torch.zeros(4, 2))
     aug.check_input(12, (3, 2, 2))  # fine with a shape
 
 
 def test_tabular_augmentations_accept_images_and_flat_rows():
-    view = prepare_augment(resolve_augment("noise+mixup+flip"), 12, (3, 2, 2))
+    view = _prepare_augment(_resolve_augment("noise+mixup+flip"), 12, (3, 2, 2))
     torch.manual_seed(0)
     out, y = view(torch.ones(5, 12), _targets(5))
     assert out.shape == (5, 12) and y.shape == (5, 5) and view.mixes_targets
-    assert prepare_augment(resolve_augment("noise"), 3, None) is not None
+    assert _prepare_augment(_resolve_augment("noise"), 3, None) is not None
 
 
 def test_registry_names():
@@ -295,8 +295,8 @@ def test_registry_names():
 @pytest.mark.parametrize("name", IMAGE_NAMES + ["flip+affine+cutout+cutmix"])
 def test_runs_on_cuda_and_stays_there(name):
     X = _batch(device="cuda", dtype=torch.float64)
-    out, y = _apply(resolve_augment(name), X)
+    out, y = _apply(_resolve_augment(name), X)
     assert out.device.type == "cuda" and y.device.type == "cuda"
     assert out.dtype == torch.float64 and out.shape == X.shape
-    again, _ = _apply(resolve_augment(name), X)
+    again, _ = _apply(_resolve_augment(name), X)
     torch.testing.assert_close(out, again)

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
-from sk_reg.augment import resolve_augment
+from sk_reg.augment import _resolve_augment
 from sk_reg.modules import ConvNet
 
 IMAGE_AUGMENTS = ["flip", "rotate", "scale", "shift", "affine", "cutout", "cutmix"]
@@ -238,7 +238,7 @@ def test_feature_importances_is_absent_for_a_convnet(small_digits):
 def test_grid_search_over_module_and_augment_params(small_digits):
     X, y = small_digits
     search = GridSearchCV(
-        RegularizedNetClassifier(**TINY, augment=resolve_augment("flip+rotate")),
+        RegularizedNetClassifier(**TINY, augment=_resolve_augment("flip+rotate")),
         {"module__channels": [(2,), (4,)], "augment__rotate__degrees": [5, 20]},
         cv=2,
     )

@@ -1,4 +1,4 @@
-"""Module builders: ConvNet sizes, dropout, parameters; build_module context."""
+"""Module builders: ConvNet sizes, dropout, parameters; _instantiate_module context."""
 
 import pickle
 
@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
-from sk_reg.modules import MLP, ConvNet, build_module, first_linear_weight
+from sk_reg.modules import MLP, ConvNet, _instantiate_module, first_linear_weight
 
 
 @pytest.mark.parametrize(
@@ -141,9 +141,9 @@ class _Sized(nn.Module):
 
 
 def test_build_module_offers_input_shape_to_classes_that_take_it():
-    net = build_module(_Sized, 12, 2, dropout=0.2, input_shape=(3, 2, 2))
+    net = _instantiate_module(_Sized, 12, 2, dropout=0.2, input_shape=(3, 2, 2))
     assert net.input_shape == (3, 2, 2) and net.drop.p == 0.2
     # the MLP builder ignores it
     assert isinstance(
-        build_module(MLP((3,)), 12, 2, input_shape=(3, 2, 2)), nn.Sequential
+        _instantiate_module(MLP((3,)), 12, 2, input_shape=(3, 2, 2)), nn.Sequential
     )
