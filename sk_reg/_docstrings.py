@@ -21,7 +21,8 @@ default="relu"
         proximal Adam). It minimises ``mean loss + l1 * sum |W|`` (the
         convention of :class:`~sklearn.linear_model.Lasso`'s ``alpha``: *not*
         divided by the batch size). Input columns whose first-layer weights are
-        all zero get ``feature_importances_ == 0``.""",
+        all zero get ``feature_importances_ == 0``. Read more in the
+        :ref:`User Guide <l1>`.""",
     "feature_l1": """feature_l1 : float, default=0.0
         Group-L1 (group lasso) strength on the input columns: adds
         ``feature_l1 * sum_j ||W1[:, j]||_2`` to the objective, where
@@ -40,30 +41,37 @@ default="relu"
         ``torch.nn.Linear`` layer reading all input columns before any
         convolution (the MLP module; not ``"cnn"``). Composes with ``l1`` and
         ``l2``. :func:`sk_reg.regularization_path` trains along increasing
-        values of it.""",
+        values of it. Read more in the :ref:`User Guide <feature_selection>`.""",
     "l2": """l2 : float, default=1e-4
         L2 strength on the weights (never the biases), scaled like
         :class:`~sklearn.neural_network.MLPClassifier`'s ``alpha``:
         ``0.5 * l2 * sum ||W||^2 / sum(batch sample weights)`` is added to the
         batch's mean loss, whatever the optimizer, so a grid tuned for
-        ``alpha`` transfers.""",
+        ``alpha`` transfers. Read more in the :ref:`User Guide <l2>`.""",
     "dropout": """dropout : float, default=0.0
         Probability of zeroing each hidden unit after every hidden activation
         during training (inverted dropout: kept units are scaled by
-        ``1 / (1 - dropout)``). Off in ``predict``. Must be in ``[0, 1)``.""",
-    "augment": """augment : None, str or augmentation object, default=None
+        ``1 / (1 - dropout)``). Off in ``predict``. Must be in ``[0, 1)``.
+        Read more in the :ref:`User Guide <dropout>`.""",
+    "augment": """augment : None, str, augmentation object or list, default=None
         Data augmentation applied to each training batch on the training
-        device, never to validation batches or at predict time. ``"noise"``
-        (:class:`~sk_reg.augment.GaussianNoise`), ``"mixup"``
-        (:class:`~sk_reg.augment.Mixup`), for images (needs ``input_shape``)
-        ``"flip"``, ``"rotate"``, ``"scale"``, ``"shift"``, ``"affine"``,
-        ``"cutout"``, ``"cutmix"`` (:class:`~sk_reg.augment.RandomFlip`,
-        :class:`~sk_reg.augment.RandomRotation`, ...), several names joined by
-        ``"+"`` (``"flip+rotate"``), or an object from :mod:`sk_reg.augment`,
-        whose parameters are tunable as ``augment__<param>``. With
-        ``input_shape`` set, augmentations receive image batches
-        ``(batch, C, H, W)``; an image augmentation on tabular data is a
-        ``ValueError`` in ``fit``.""",
+        device, never to validation batches or at predict time:
+
+        - ``None``: no augmentation;
+        - ``"noise"`` (:class:`~sk_reg.augment.GaussianNoise`) or ``"mixup"``
+          (:class:`~sk_reg.augment.Mixup`), for tables;
+        - for images (needs ``input_shape``): ``"flip"``, ``"rotate"``,
+          ``"scale"``, ``"shift"``, ``"affine"``, ``"cutout"``, ``"cutmix"``
+          (:class:`~sk_reg.augment.RandomFlip`,
+          :class:`~sk_reg.augment.RandomRotation`, ...); an image augmentation
+          on tabular data is a ``ValueError`` in ``fit``;
+        - several names joined by ``"+"``, for example ``"flip+rotate"``;
+        - an object from :mod:`sk_reg.augment` (its parameters are tunable as
+          ``augment__<param>``), or a list of names and objects, applied in
+          order.
+
+        With ``input_shape`` set, augmentations receive image batches
+        ``(batch, C, H, W)``. Read more in the :ref:`User Guide <augment>`.""",
     "early_stopping": """early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data%(stratified)s,
         score every epoch on it (see ``scoring``), stop once
@@ -129,19 +137,25 @@ default="adam"
         representations.""",
     "module": """module : None, "cnn", module builder or torch.nn.Module subclass, \
 default=None
-        The network. ``None`` builds :class:`sk_reg.modules.MLP` from
-        ``hidden_layer_sizes`` and ``activation``; ``"cnn"`` is
-        :class:`sk_reg.modules.ConvNet` with its defaults (needs
-        ``input_shape``). A builder (an object with a
-        ``build(n_features, n_outputs, dropout=..., input_shape=...)`` method,
-        whose parameters are tunable as ``module__<param>``), or a
-        ``torch.nn.Module`` subclass called with ``n_features``, ``n_outputs``
-        and, if its constructor accepts them, ``dropout`` and ``input_shape``
-        (a module without a ``dropout`` argument trains without dropout: the
-        estimator adds no layer to it). ``l1``, ``l2``, ``label_smoothing``,
-        ``augment`` and ``early_stopping`` apply to any module. The module
-        must map ``(batch, n_features)`` to ``(batch, n_outputs)``; image
-        modules reshape the rows themselves.""",
+        The network, which maps ``(batch, n_features)`` to
+        ``(batch, n_outputs)``:
+
+        - ``None``: :class:`sk_reg.modules.MLP` built from
+          ``hidden_layer_sizes`` and ``activation``;
+        - ``"cnn"``: :class:`sk_reg.modules.ConvNet` with its defaults (needs
+          ``input_shape``);
+        - a builder, an object with a
+          ``build(n_features, n_outputs, dropout=..., input_shape=...)``
+          method such as ``MLP(...)`` or ``ConvNet(...)``; its parameters are
+          tunable as ``module__<param>``;
+        - a ``torch.nn.Module`` subclass, called with ``n_features``,
+          ``n_outputs`` and, if its constructor accepts them, ``dropout`` and
+          ``input_shape`` (a module without a ``dropout`` argument trains
+          without dropout: the estimator adds no layer to it).
+
+        ``l1``, ``l2``, ``label_smoothing``, ``augment`` and
+        ``early_stopping`` apply to any module; image modules reshape the rows
+        themselves. Read more in :ref:`Getting started <images>`.""",
     "input_shape": """input_shape : tuple of int or None, default=None
         Image shape ``(channels, height, width)`` of each row of ``X``: rows
         of ``C * H * W`` features are viewed as images by the module and the

@@ -49,7 +49,15 @@ from ._sparse import csr_tensor_to_scipy, is_csr, scipy_to_csr_tensor
 from ._state import fitted_state, set_fitted_state
 from .augment import BaseAugmentation, _prepare_augment, _resolve_augment
 from .callbacks import EpochLogger
-from .modules import MLP, ConvNet, _instantiate_module, first_linear_weight
+from .modules import (
+    _ACTIVATIONS,
+    MLP,
+    ConvNet,
+    _check_hidden_layer_sizes,
+    _check_module_param,
+    _instantiate_module,
+    first_linear_weight,
+)
 
 __all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
 
@@ -91,18 +99,15 @@ def _resolve_device(device):
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InvalidParameterError(
-            f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'; "
-            f"got {device!r}."
-        ) from exc
-    if parsed.type not in ("cpu", "cuda"):
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
         raise InvalidParameterError(
             f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'; "
             f"got {device!r}."
         )
-    if parsed.type == "cuda" and not torch.cuda.is_available():
+    if kind == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
             "machine. Use device='cpu', or device='auto' to fall back to the CPU."
@@ -203,7 +208,7 @@ class _BaseRegularizedNet(BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions({"relu", "tanh", "logistic", "identity", "gelu"})],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "feature_l1": [Interval(Real, 0, None, closed="left")],
@@ -240,15 +245,10 @@ class _BaseRegularizedNet(BaseEstimator):
     _y_numeric = False
 
     # -- parameter handling ----------------------------------------------
-    def _check_params(self):
-        """Checks beyond ``_parameter_constraints``; run before any training."""
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise InvalidParameterError(
-                "The 'hidden_layer_sizes' parameter must contain positive "
-                f"integers only; got {self.hidden_layer_sizes!r}."
-            )
+    def _validated_settings(self):
+        """Check what ``_parameter_constraints`` cannot; return the resolved
+        augmentation and device. Runs before any data is touched."""
+        _check_hidden_layer_sizes(self.hidden_layer_sizes)
         if isinstance(self.optimizer, type) and not issubclass(
             self.optimizer, torch.optim.Optimizer
         ):
@@ -256,33 +256,21 @@ class _BaseRegularizedNet(BaseEstimator):
                 "The 'optimizer' parameter must be 'adam', 'sgd', 'adamw' or a "
                 f"torch.optim.Optimizer subclass; got {self.optimizer!r}."
             )
-        if isinstance(self.module, nn.Module):
-            raise InvalidParameterError(
-                "The 'module' parameter must be a torch.nn.Module subclass or a "
-                "builder, not an instance (an instance would be shared by every "
-                f"clone and refit); got an instance of {type(self.module).__name__}."
-            )
-        if isinstance(self.module, type) and not (
-            issubclass(self.module, nn.Module) or hasattr(self.module, "build")
-        ):
-            raise InvalidParameterError(
-                "The 'module' parameter must be a torch.nn.Module subclass or a "
-                f"builder; got the class {self.module.__name__}."
-            )
+        if self.module not in (None, "cnn"):
+            _check_module_param(self.module)
         self._check_optimizer_kwargs()
         _check_callbacks(self.callbacks)
-        class_weight = getattr(self, "class_weight", None)
-        if isinstance(class_weight, dict) and not all(
-            isinstance(w, Real) and np.isfinite(w) and w >= 0
-            for w in class_weight.values()
-        ):
-            raise InvalidParameterError(
-                "The 'class_weight' parameter must map labels to finite "
-                f"non-negative numbers; got {class_weight!r}."
-            )
+        self._check_task_params()
         check_input_shape_param(self.input_shape)
+        self._check_scoring()
+        return self._checked_augment(), _resolve_device(self.device)
+
+    def _check_task_params(self):
+        """Checks of the parameters only a classifier or a regressor has."""
+
+    def _checked_augment(self):
         try:
-            augment = _resolve_augment(self.augment)
+            return _resolve_augment(self.augment)
         except (TypeError, ValueError) as exc:
             if "'augment'" in str(exc):
                 raise
@@ -290,17 +278,18 @@ class _BaseRegularizedNet(BaseEstimator):
             raise InvalidParameterError(
                 f"The 'augment' parameter is invalid: {exc}"
             ) from exc
-        if self.scoring not in (None, "loss"):
-            from sklearn.metrics import check_scoring
 
-            try:
-                check_scoring(self, self.scoring)
-            except ValueError as exc:
-                raise InvalidParameterError(
-                    f"The 'scoring' parameter is invalid: {exc}"
-                ) from exc
-        device = _resolve_device(self.device)
-        return augment, device
+    def _check_scoring(self):
+        if self.scoring in (None, "loss"):
+            return
+        from sklearn.metrics import check_scoring
+
+        try:
+            check_scoring(self, self.scoring)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'scoring' parameter is invalid: {exc}"
+            ) from exc
 
     def _optimizer_spec(self):
         """The optimizer class and its keyword arguments (defaults, then the user's)."""
@@ -593,7 +582,7 @@ class _BaseRegularizedNet(BaseEstimator):
         self, X, y, sample_weight=None, *, incremental=False, classes=None
     ):
         """One training call, without the rollback of :meth:`_fit`."""
-        augment, device = self._check_params()
+        augment, device = self._validated_settings()
         continuing = incremental and hasattr(self, "net_")
         if continuing:
             device = self.net_.device
@@ -1136,6 +1125,16 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                 f"{labels.tolist()!r}; got {np.unique(classes).tolist()!r}."
             )
         return y, y.shape[1]
+
+    def _check_task_params(self):
+        if isinstance(self.class_weight, dict) and not all(
+            isinstance(w, Real) and np.isfinite(w) and w >= 0
+            for w in self.class_weight.values()
+        ):
+            raise InvalidParameterError(
+                "The 'class_weight' parameter must map labels to finite "
+                f"non-negative numbers; got {self.class_weight!r}."
+            )
 
     def _class_sample_weight(self, y_enc):
         if self.class_weight is None:

@@ -191,6 +191,15 @@ class MLP(BaseEstimator):
     )
     """
 
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "init": [StrOptions({"torch", "glorot"})],
+    }
+
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", init="torch"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -224,20 +233,8 @@ class MLP(BaseEstimator):
         >>> MLP((5,)).build(3, 1, dropout=0.5)[2]
         Dropout(p=0.5, inplace=False)
         """
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)}, "
-                f"got {self.activation!r}."
-            )
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(isinstance(w, Integral) and w > 0 for w in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must contain positive integers only, "
-                f"got {self.hidden_layer_sizes!r}."
-            )
-        if self.init not in ("glorot", "torch"):
-            raise ValueError(f"init must be 'glorot' or 'torch', got {self.init!r}.")
+        self._validate_params()
+        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         network = _make_mlp(n_features, n_outputs, sizes, self.activation, dropout)
         if self.init == "glorot":
             _glorot_uniform_(network, self.activation)
@@ -391,6 +388,40 @@ class ConvNet(BaseEstimator):
         return _ConvNetModule(shape, nn.Sequential(*blocks), nn.Sequential(*head))
 
 
+def _check_module_param(module):
+    """The one check of the estimators' ``module`` parameter (not None/"cnn")."""
+    if isinstance(module, nn.Module):
+        raise InvalidParameterError(
+            "The 'module' parameter must be a torch.nn.Module subclass or a "
+            "builder, not an instance (an instance would be shared by every "
+            f"clone and refit); got an instance of {type(module).__name__}. "
+            "Pass the class instead."
+        )
+    if isinstance(module, type) and not (
+        issubclass(module, nn.Module) or hasattr(module, "build")
+    ):
+        raise InvalidParameterError(
+            "The 'module' parameter must be a torch.nn.Module subclass or a "
+            f"builder; got the class {module.__name__}."
+        )
+    if not callable(module) and not hasattr(module, "build"):
+        raise InvalidParameterError(
+            "The 'module' parameter must be None, 'cnn', a builder with a "
+            f"build() method, or a torch.nn.Module subclass; got {module!r}."
+        )
+
+
+def _check_hidden_layer_sizes(sizes):
+    """``sizes`` as a tuple of positive ints (an int is one layer)."""
+    as_tuple = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if not all(isinstance(w, Integral) and w > 0 for w in as_tuple):
+        raise InvalidParameterError(
+            "The 'hidden_layer_sizes' parameter must contain positive integers "
+            f"only; got {sizes!r}."
+        )
+    return tuple(int(w) for w in as_tuple)
+
+
 def _instantiate_module(module, n_features, n_outputs, *, dropout=0.0, **context):
     """Instantiate ``module`` for data with the given shape.
 
@@ -439,17 +470,7 @@ def _instantiate_module(module, n_features, n_outputs, *, dropout=0.0, **context
     """
     if hasattr(module, "build"):
         return module.build(n_features, n_outputs, dropout=dropout, **context)
-    if isinstance(module, nn.Module):
-        raise TypeError(
-            "module must be a module class or builder, not an instance: an "
-            "instance would be shared by every clone and refit. Pass "
-            f"{type(module).__name__} (the class) instead."
-        )
-    if not callable(module):
-        raise TypeError(
-            "module must be None, a builder with a build() method, or a "
-            f"torch.nn.Module subclass; got {module!r}."
-        )
+    _check_module_param(module)
     offered = {
         "n_features": n_features,
         "n_outputs": n_outputs,

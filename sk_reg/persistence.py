@@ -866,7 +866,7 @@ def load(path, module=None, *, device=None):
         params["device"] = device
     estimator = Est(**params)
     estimator._validate_params()
-    _, device = estimator._check_params()
+    _, device = estimator._validated_settings()
     attrs = _decode_fitted(doc, Est, set(params))
     net_state = _decode_net(doc, tensors, attrs["n_iter_"], len(attrs["loss_curve_"]))
     _check_targets(Est, attrs, net_state["n_outputs"])
