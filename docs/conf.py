@@ -139,4 +139,4 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_sidebars = {"quick_start": [], "regularization_study": []}
+html_sidebars = {"quick_start": [], "regularization_study": [], "mlp_differences": []}

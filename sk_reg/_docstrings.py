@@ -74,13 +74,13 @@ default="relu"
         ``(batch, C, H, W)``. Read more in the :ref:`User Guide <augment>`.""",
     "early_stopping": """early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data%(stratified)s,
-        score every epoch on it (see ``scoring``), stop once
+        score every epoch on it (see ``scoring``), stop once more than
         ``n_iter_no_change`` consecutive epochs have not beaten the best score
         by at least ``tol``, and restore the weights of the best epoch (the
         best by any margin), as MLP%(kind)s does. When False, training stops
-        once ``n_iter_no_change`` consecutive epochs have not lowered the best
-        training objective (loss plus penalties) by at least ``tol``. Read more
-        in the :ref:`User Guide <early-stopping>`.""",
+        once more than ``n_iter_no_change`` consecutive epochs have not
+        lowered the best training objective (loss plus penalties) by at least
+        ``tol``. Read more in the :ref:`User Guide <early-stopping>`.""",
     "scoring": """scoring : None, "loss", str or callable, default=None
         What early stopping monitors on the held-out data (higher is better):
 
