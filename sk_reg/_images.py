@@ -53,7 +53,7 @@ def resolve_input_shape(input_shape, n_features: int) -> tuple[int, int, int] | 
     return tuple(dims)
 
 
-def _matches(shape, input_shape) -> bool:
+def _shape_matches(shape, input_shape) -> bool:
     return len(shape) == len(input_shape) and all(
         int(e) in (-1, s) for s, e in zip(shape, input_shape, strict=True)
     )
@@ -88,7 +88,7 @@ def images_as_rows(X, input_shape, *, infer: bool):
         return X, input_shape
     X = np.asarray(X)
     shape = X.shape[1:]
-    if input_shape is not None and not _matches(shape, input_shape):
+    if input_shape is not None and not _shape_matches(shape, input_shape):
         raise ValueError(
             f"X holds images of shape {shape} but input_shape is "
             f"{tuple(input_shape)!r}."

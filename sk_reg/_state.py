@@ -200,6 +200,7 @@ def restore_net(estimator, state, device=None):
 def build_net(estimator, state, device):
     """A fresh net with the settings ``fit`` used (no saved values yet)."""
     n_features = int(estimator.n_features_in_)
+    estimator._device = str(device)  # where this copy's net lives
     augment = _prepare_augment(
         _resolve_augment(estimator.augment), n_features, estimator._input_shape
     )

@@ -563,7 +563,7 @@ class _BaseRegularizedNet(BaseEstimator):
             else None
         )
         try:
-            return self._fit_unchecked(
+            return self._fit_without_rollback(
                 X, y, sample_weight, incremental=incremental, classes=classes
             )
         except BaseException as exc:
@@ -578,14 +578,14 @@ class _BaseRegularizedNet(BaseEstimator):
                 ) from None
             raise
 
-    def _fit_unchecked(
+    def _fit_without_rollback(
         self, X, y, sample_weight=None, *, incremental=False, classes=None
     ):
         """One training call, without the rollback of :meth:`_fit`."""
         augment, device = self._validated_settings()
         continuing = incremental and hasattr(self, "net_")
         if continuing:
-            device = self.net_.device
+            device = self._device
         dataset, n_outputs, dtype = self._training_data(
             X, y, sample_weight, continuing, classes, device
         )
@@ -627,7 +627,7 @@ class _BaseRegularizedNet(BaseEstimator):
                 )
                 if previous is not None:
                     self._continue_from(previous, net)
-                self._dtype = dtype
+                self._dtype, self._device, self.n_outputs_ = dtype, device, n_outputs
             epochs_before = len(net.history)
             # Dropout and augmentation draw from torch's global generator:
             # seed it per call (forked, so the caller's state is untouched).
@@ -640,7 +640,9 @@ class _BaseRegularizedNet(BaseEstimator):
     def _training_data(self, X, y, sample_weight, continuing, classes, device):
         """Validate and encode one call's data into a :class:`_TensorDataset`."""
         X, y = self._validate_X_y(X, y, reset=not continuing)
-        y_enc, n_outputs = self._encode_y(y, first_call=not continuing, classes=classes)
+        y_enc, n_outputs = self._set_and_encode_targets(
+            y, first_call=not continuing, classes=classes
+        )
         sample_weight = self._sample_weight(sample_weight, X, y_enc)
         dtype = self._dtype if continuing else self._compute_dtype(X)
         dataset = _TensorDataset(
@@ -695,10 +697,12 @@ class _BaseRegularizedNet(BaseEstimator):
         scorer = check_scoring(self, self.scoring)
 
         def score(dataset):
-            X, y_enc, w = dataset.rows(dataset.indices)
+            X, y_enc, sample_weight = dataset.rows(dataset.indices)
             X = csr_tensor_to_scipy(X) if is_csr(X) else X.cpu().numpy()
-            y_enc, w = (None if t is None else t.cpu().numpy() for t in (y_enc, w))
-            kwargs = {} if w is None else {"sample_weight": w}
+            y_enc, sample_weight = (
+                None if t is None else t.cpu().numpy() for t in (y_enc, sample_weight)
+            )
+            kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
             with warnings.catch_warnings():
                 # Rows are numpy here even when fit saw a DataFrame.
                 warnings.filterwarnings("ignore", message="X does not have valid")
@@ -743,7 +747,6 @@ class _BaseRegularizedNet(BaseEstimator):
         self.t_ = int(sum(row.get("train_rows", 0) for row in history))
         objective = float(history[-1, "train_objective"]) if len(history) else None
         self.loss_ = objective
-        self.n_outputs_ = self.net_.n_outputs
         self.n_layers_ = self._count_layers()
         self.out_activation_ = self._out_activation()
         stopping = dict(self.net_.callbacks_).get("stopping")
@@ -811,7 +814,7 @@ class _BaseRegularizedNet(BaseEstimator):
         )
         if sp.issparse(X):
             self._check_sparse_supported(self._input_shape)
-        return self.net_.predict_raw(self._to_tensor(X, self._dtype, self.net_.device))
+        return self.net_.predict_raw(self._to_tensor(X, self._dtype, self._device))
 
     @property
     def feature_importances_(self):
@@ -1028,7 +1031,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _encode_y(self, y, first_call, classes=None):
+    def _set_and_encode_targets(self, y, first_call, classes=None):
         """Set ``classes_`` on the first call; return encoded targets and width."""
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -1128,8 +1131,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     def _check_task_params(self):
         if isinstance(self.class_weight, dict) and not all(
-            isinstance(w, Real) and np.isfinite(w) and w >= 0
-            for w in self.class_weight.values()
+            isinstance(weight, Real) and np.isfinite(weight) and weight >= 0
+            for weight in self.class_weight.values()
         ):
             raise InvalidParameterError(
                 "The 'class_weight' parameter must map labels to finite "
@@ -1497,7 +1500,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _encode_y(self, y, first_call, classes=None):
+    def _set_and_encode_targets(self, y, first_call, classes=None):
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             raise ValueError(

@@ -247,7 +247,7 @@ def _feature_l1_max(model, X, y, max_rows=10_000):
     with torch.no_grad():
         weight.zero_()
     X = check_array(X, dtype=(np.float64, np.float32))[:max_rows]
-    y_enc, _ = model._encode_y(np.asarray(y)[:max_rows], first_call=False)
+    y_enc, _ = model._set_and_encode_targets(np.asarray(y)[:max_rows], first_call=False)
     X_t = model._to_tensor(X, model._dtype, net.device)
     y_t = torch.as_tensor(
         np.asarray(y_enc), device=net.device, dtype=model._target_dtype(model._dtype)
