@@ -99,7 +99,9 @@ class BaseAugmentation(BaseEstimator):
     takes_csr = False
     _parameter_constraints: dict = {}
 
-    def check_input(self, n_features, input_shape=None):
+    def check_input(
+        self, n_features: int, input_shape: tuple[int, int, int] | None = None
+    ) -> None:
         """Raise ``ValueError`` if the transform cannot apply to this data.
 
         Parameters
@@ -116,7 +118,9 @@ class BaseAugmentation(BaseEstimator):
         >>> GaussianNoise().check_input(n_features=3)
         """
 
-    def __call__(self, X, y):
+    def __call__(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
 
@@ -156,7 +160,9 @@ class GaussianNoise(BaseAugmentation):
 
     takes_csr = True
 
-    def __call__(self, X, y):
+    def __call__(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if self.std == 0:
             return X, y
         if is_csr(X):  # noise on the stored entries only: zeros stay zero
@@ -165,7 +171,7 @@ class GaussianNoise(BaseAugmentation):
         return X + self.std * torch.randn_like(X), y
 
 
-def _draw_pairs(X, alpha):
+def _draw_pairs(X: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample ``lam ~ Beta(alpha, alpha)`` and a random partner for each row."""
     n = X.shape[0]
     concentration = torch.full((n, 2), float(alpha), dtype=X.dtype, device=X.device)
@@ -175,7 +181,7 @@ def _draw_pairs(X, alpha):
     return lam[:, 0], torch.randperm(n, device=X.device)
 
 
-def _mix(a, b, lam):
+def _mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     """``lam * a + (1 - lam) * b`` with one ``lam`` per row."""
     lam = lam.view((a.shape[0],) + (1,) * (a.dim() - 1)).to(a.dtype)
     # lerp(b, a, w) = b + w * (a - b): one kernel instead of four.
@@ -231,7 +237,9 @@ class Mixup(BaseAugmentation):
 
     takes_csr = True
 
-    def __call__(self, X, y):
+    def __call__(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         lam, perm = _draw_pairs(X, self.alpha)
         if is_csr(X):  # the weighted union of both rows' entries, still sparse
             X_mixed = scale_rows(X, lam.to(X.dtype)) + scale_rows(
@@ -325,7 +333,9 @@ class Compose(_BaseComposition, BaseAugmentation):
                 )
             aug._validate_params()
 
-    def check_input(self, n_features, input_shape=None):
+    def check_input(
+        self, n_features: int, input_shape: tuple[int, int, int] | None = None
+    ) -> None:
         """Check every step against the data (see ``BaseAugmentation``).
 
         Parameters
@@ -346,7 +356,9 @@ class Compose(_BaseComposition, BaseAugmentation):
 
     takes_csr = True
 
-    def __call__(self, X, y):
+    def __call__(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         for _, aug in self.steps:
             if is_csr(X) and not aug.takes_csr:
                 X = X.to_dense()
@@ -360,7 +372,9 @@ class Compose(_BaseComposition, BaseAugmentation):
 class _ImageAugmentation(BaseAugmentation):
     """Base of the transforms that need image batches ``(batch, C, H, W)``."""
 
-    def check_input(self, n_features, input_shape=None):
+    def check_input(
+        self, n_features: int, input_shape: tuple[int, int, int] | None = None
+    ) -> None:
         if input_shape is None:
             raise ValueError(
                 f"{type(self).__name__} is an image augmentation but the data are "
@@ -369,7 +383,9 @@ class _ImageAugmentation(BaseAugmentation):
                 "of shape (n_samples, channels, height, width)."
             )
 
-    def __call__(self, X, y):
+    def __call__(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if X.dim() != 4:
             raise ValueError(
                 f"{type(self).__name__} needs image batches of shape (batch, "
@@ -377,7 +393,9 @@ class _ImageAugmentation(BaseAugmentation):
             )
         return self._transform(X, y)
 
-    def _transform(self, X, y):
+    def _transform(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
 
@@ -416,7 +434,9 @@ class RandomFlip(_ImageAugmentation):
         self.horizontal = horizontal
         self.vertical = vertical
 
-    def _transform(self, X, y):
+    def _transform(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         n = X.shape[0]
         for enabled, dim in ((self.horizontal, -1), (self.vertical, -2)):
             if enabled:
@@ -425,12 +445,14 @@ class RandomFlip(_ImageAugmentation):
         return X, y
 
 
-def _uniform(n, low, high, like):
+def _uniform(n: int, low: float, high: float, like: torch.Tensor) -> torch.Tensor:
     """``n`` draws from U(low, high) in the dtype and on the device of ``like``."""
     return low + (high - low) * torch.rand(n, dtype=like.dtype, device=like.device)
 
 
-def _affine(X, angle, zoom, shift):
+def _affine(
+    X: torch.Tensor, angle: torch.Tensor, zoom: torch.Tensor, shift: torch.Tensor
+) -> torch.Tensor:
     """Rotate, zoom and shift each image of ``X`` by its own parameters.
 
     ``angle`` (radians, counterclockwise as displayed, the direction of
@@ -462,12 +484,12 @@ def _affine(X, angle, zoom, shift):
     )
 
 
-def _as_pair(value):
+def _as_pair(value) -> tuple[float, float]:
     """``(min, max)`` from a range pair, or ``(-value, value)`` from a number."""
     return (-value, value) if isinstance(value, Real) else tuple(value)
 
 
-def _check_pair(name, pair, low):
+def _check_pair(name: str, pair: tuple[float, float], low: float) -> None:
     if (
         len(pair) != 2
         or not all(isinstance(v, Real) and v > low for v in pair)
@@ -538,7 +560,9 @@ class RandomAffine(_ImageAugmentation):
         """``((deg_min, deg_max), (zoom_min, zoom_max), shift)`` of this transform."""
         return _as_pair(self.degrees), tuple(self.scale), self.shift
 
-    def _transform(self, X, y):
+    def _transform(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         (deg_min, deg_max), (zoom_min, zoom_max), shift = self._ranges()
         n = X.shape[0]
         angle = _uniform(n, math.radians(deg_min), math.radians(deg_max), X)
@@ -653,7 +677,9 @@ class RandomShift(RandomAffine):
         return (0.0, 0.0), (1.0, 1.0), self.shift
 
 
-def _box_masks(n, h, w, box_h, box_w, device):
+def _box_masks(
+    n: int, h: int, w: int, box_h: int, box_w: int, device: torch.device
+) -> torch.Tensor:
     """Boolean masks ``(n, h, w)`` of boxes of ``box_h x box_w`` pixels (int
     tensors ``(n,)``), centred on uniformly drawn pixels and clipped at the
     image border."""
@@ -710,7 +736,9 @@ class Cutout(_ImageAugmentation):
         self.size = size
         self.value = value
 
-    def _transform(self, X, y):
+    def _transform(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         n, _, h, w = X.shape
         box_h = torch.full((n,), round(self.size * h), device=X.device)
         box_w = torch.full((n,), round(self.size * w), device=X.device)
@@ -768,7 +796,9 @@ class CutMix(_ImageAugmentation):
     def __init__(self, alpha=1.0):
         self.alpha = alpha
 
-    def _transform(self, X, y):
+    def _transform(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         n, _, h, w = X.shape
         lam, perm = _draw_pairs(X, self.alpha)
         side = torch.sqrt(1 - lam)
@@ -797,7 +827,9 @@ class _ImageBatches:
     def mixes_targets(self):
         return self.augment.mixes_targets
 
-    def __call__(self, X, y):
+    def __call__(
+        self, X: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         n = X.shape[0]
         images, y = self.augment(X.reshape(n, *self.input_shape), y)
         return images.reshape(n, -1), y
