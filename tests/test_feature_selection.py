@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -259,3 +260,40 @@ def test_path_bad_arguments(small):
         regularization_path(_clf(), X, y, values=[0.1, -1.0])
     with pytest.raises(InvalidParameterError, match="n_values"):
         regularization_path(_clf(), X, y, n_values=1)
+
+
+def _key_word_corpus(n_docs=400, n_words=500, n_key=5, seed=0):
+    """TF-IDF of documents whose label only 5 key words decide (the majority of
+    1 or 3 votes: words 0-2 for class 1, 3-4 for class 0), among Zipf fillers."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = np.random.RandomState(seed)
+    words = np.array([f"w{i:04d}" for i in range(n_words)])
+    p = 1.0 / (np.arange(n_words - n_key) + 10.0)
+    docs, y = [], []
+    for n_votes in rng.choice([1, 3], size=n_docs):
+        keys = rng.randint(n_key, size=n_votes)
+        filler = rng.choice(words[n_key:], size=20, p=p / p.sum())
+        docs.append(" ".join([*filler, *words[keys]]))
+        y.append(int(2 * (keys < 3).sum() > n_votes))
+    X = TfidfVectorizer(token_pattern=r"w\d{4}", vocabulary=words).fit_transform(docs)
+    return StandardScaler(with_mean=False).fit_transform(X), np.array(y)
+
+
+def test_feature_l1_selects_the_key_words_of_sparse_tfidf():
+    X, y = _key_word_corpus()
+    assert sp.issparse(X)
+    params = dict(
+        hidden_layer_sizes=(16,),
+        feature_l1=0.03,
+        l2=0.0,
+        learning_rate_init=1e-2,
+        max_iter=100,
+        random_state=0,
+    )
+    clf = RegularizedNetClassifier(**params).fit(X, y)
+    live = np.flatnonzero(clf.feature_importances_)
+    assert live.tolist() == [0, 1, 2, 3, 4]  # the 5 key words of 500, no filler
+    assert clf.score(X, y) > 0.95
+    dense = RegularizedNetClassifier(**params).fit(X.toarray(), y)
+    np.testing.assert_array_equal(np.flatnonzero(dense.feature_importances_), live)
