@@ -23,7 +23,7 @@ __all__ = ["regularization_path"]
 @validate_params(
     {
         "estimator": [object],
-        "X": ["array-like"],
+        "X": ["array-like", "sparse matrix"],
         "y": ["array-like"],
         "values": ["array-like", None],
         "n_values": [Interval(Integral, 2, None, closed="left")],
@@ -69,7 +69,7 @@ def regularization_path(
         ``early_stopping`` (off: the path has its own hold-out). Standardise
         the features beforehand: the group penalty compares columns.
 
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Training data.
 
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -246,7 +246,7 @@ def _feature_l1_max(model, X, y, max_rows=10_000):
     weight = first_linear_weight(module, model.n_features_in_)
     with torch.no_grad():
         weight.zero_()
-    X = check_array(X, dtype=(np.float64, np.float32))[:max_rows]
+    X = check_array(X, dtype=(np.float64, np.float32), accept_sparse="csr")[:max_rows]
     y_enc, _ = model._set_and_encode_targets(np.asarray(y)[:max_rows], first_call=False)
     X_t = model._to_tensor(X, model._dtype, net.device)
     y_t = torch.as_tensor(

@@ -297,3 +297,15 @@ def test_feature_l1_selects_the_key_words_of_sparse_tfidf():
     assert clf.score(X, y) > 0.95
     dense = RegularizedNetClassifier(**params).fit(X.toarray(), y)
     np.testing.assert_array_equal(np.flatnonzero(dense.feature_importances_), live)
+
+
+def test_regularization_path_on_sparse_tfidf_finds_the_key_words():
+    X, y = _key_word_corpus(n_docs=300)
+    clf = RegularizedNetClassifier(
+        (16,), l2=0.0, learning_rate_init=1e-2, random_state=0
+    )
+    path = regularization_path(clf, X, y, random_state=0)
+    supports = [tuple(np.flatnonzero(s)) for s in path.support]
+    assert (0, 1, 2, 3, 4) in supports
+    assert path.n_features_selected[0] > 50  # starts dense ...
+    assert path.n_features_selected[-1] == 0  # ... and ends empty
