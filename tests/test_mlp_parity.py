@@ -363,6 +363,19 @@ def test_shuffle():
     assert not np.array_equal(a.coefs_[0], b.coefs_[0])
 
 
+@pytest.mark.parametrize("container", ["csr_matrix", "csr_array"])
+def test_sparse_matrices(container):
+    import scipy.sparse as sp
+
+    X, y = X_BINARY[:50], Y_BINARY[:50]
+    X_sparse = getattr(sp, container)(X)
+    clf = RegularizedNetClassifier(hidden_layer_sizes=15, random_state=1)
+    pred_dense = clf.fit(X, y).predict(X)
+    pred_sparse = clf.fit(X_sparse, y).predict(X_sparse)
+    np.testing.assert_array_equal(pred_dense, pred_sparse)
+    np.testing.assert_array_equal(clf.predict(X), clf.predict(X_sparse))
+
+
 def test_tolerance():
     clf = RegularizedNetClassifier(tol=0.5, max_iter=3000, optimizer="sgd")
     clf.fit([[3, 2], [1, 6]], [1, 0])
