@@ -17,6 +17,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
+from . import _fast_mlp
 from ._sparse import csr_rows, is_csr, takes_csr
 from .modules import first_linear_weight
 from .penalties import (
@@ -123,6 +124,23 @@ class _SliceIterator:
                 None if ds.y is None else ds.y.index_select(0, rows),
                 None if ds.w is None else ds.w.index_select(0, rows),
             )
+
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _has_batch_hooks(callbacks):
+    """Whether any callback acts per batch (overrides a per-batch hook).
+
+    Without such callbacks training skips skorch's per-batch notifications
+    and history rows; with them, every batch is notified and its loss and
+    size recorded in ``history[-1]["batches"]``, as skorch does.
+    """
+    return any(
+        getattr(type(cb), hook) is not getattr(Callback, hook)
+        for _, cb in callbacks
+        for hook in _BATCH_HOOKS
+    )
 
 
 class _HoldoutSplit:
@@ -251,6 +269,8 @@ class _RegularizedNet(NeuralNet):
             if self.n_features is None
             else first_linear_weight(self.module_, self.n_features)
         )
+        self.penalized_ = penalized_parameters(self.module_)
+        self.fast_plan_ = _fast_mlp.mlp_plan(self.module_)
         return self
 
     # fault handling ----------------------------------------------------
@@ -259,6 +279,7 @@ class _RegularizedNet(NeuralNet):
         self.stop_message_ = None
         self._epochs_done = 0
         self._epoch_open = False
+        self._batch_hooks = _has_batch_hooks(self.callbacks_)
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
@@ -370,12 +391,8 @@ class _RegularizedNet(NeuralNet):
 
     # training step -----------------------------------------------------
     def _batch_loss(self, y_pred, y_true, w):
-        # criterion_ is one of sk_reg._losses: one loss value per row.
-        per_sample = self.criterion_(y_pred, y_true)
-        if w is None:
-            return per_sample.mean(), float(len(per_sample))
-        w_sum = w.sum()
-        return (per_sample * w).sum() / w_sum, w_sum
+        # criterion_ is one of sk_reg._losses.
+        return self.criterion_.batch_loss(y_pred, y_true, w)
 
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # module.train() recurses in Python
@@ -387,14 +404,35 @@ class _RegularizedNet(NeuralNet):
             if self.augment.mixes_targets:
                 yb = self.criterion_.soft_targets(yb, self.n_outputs, Xb.dtype)
             Xb, yb = self.augment(Xb, yb)
-        y_pred = self.module_(Xb)
-        data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
-        data_loss.backward()
+        if _fast_mlp.applies(self.fast_plan_, Xb):
+            y_pred, data_loss, w_sum = _fast_mlp.forward_backward(
+                self.fast_plan_, Xb, yb, wb, self.criterion_
+            )
+        else:
+            y_pred = self.module_(Xb)
+            data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
+            data_loss.backward()
         if self.l2 > 0:
             # The gradient of 0.5 * l2 * ||W||^2 / w_sum, added directly: the
             # same step as the term in the loss, without its autograd graph.
             self._add_l2_gradient(self.l2 / w_sum)
         return {"loss": data_loss.detach(), "y_pred": y_pred}
+
+    def _lean_train_step(self, batch, **fit_params):
+        """skorch's ``train_step`` without its per-batch notification."""
+        step = None
+        optimizer = self.optimizer_
+
+        def closure():
+            nonlocal step
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    p.grad = None
+            step = self.train_step_single(batch, **fit_params)
+            return step["loss"]
+
+        optimizer.step(closure)
+        return step
 
     @torch.no_grad()
     def _add_l2_gradient(self, scale):
@@ -407,7 +445,11 @@ class _RegularizedNet(NeuralNet):
                 w.grad.add_(w, alpha=scale)
 
     def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
+        if self._batch_hooks:
+            # skorch's step: notifies ``on_grad_computed``.
+            step = super().train_step(batch, **fit_params)
+        else:
+            step = self._lean_train_step(batch, **fit_params)
         if self.l1 > 0:
             prox_l1_(penalized_parameters(self.module_), self.optimizer_, self.l1)
         if self.feature_l1 > 0:
@@ -433,8 +475,10 @@ class _RegularizedNet(NeuralNet):
         scorer = None
         if not training and self.score_validation:
             scorer = _ValidationScorer(self.criterion_)
+        hooks = self._batch_hooks
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
+            if hooks:
+                self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             bs = len(batch[0])
             if total is None:
@@ -444,7 +488,9 @@ class _RegularizedNet(NeuralNet):
             n_rows += bs
             if scorer is not None:
                 scorer.update(step["y_pred"], batch[1], batch[2])
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+            if hooks:
+                self._record_batch(prefix, step, bs)
+                self.notify("on_batch_end", batch=batch, training=training, **step)
         self.history.record(prefix + "_loss", total.item() / n_rows)
         self.history.record(prefix + "_batch_count", len(iterator))
         if training:
@@ -457,6 +503,11 @@ class _RegularizedNet(NeuralNet):
             )
         if scorer is not None:
             self.history.record("valid_score", scorer.result())
+
+    def _record_batch(self, prefix, step, n_rows):
+        # Only with per-batch callbacks: a host sync per batch.
+        self.history.record_batch(prefix + "_loss", float(step["loss"]))
+        self.history.record_batch(prefix + "_batch_size", n_rows)
 
     @torch.no_grad()
     def _penalty(self, rows_per_batch):
