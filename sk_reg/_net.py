@@ -21,9 +21,9 @@ from . import _fast_mlp
 from ._sparse import csr_rows, is_csr, takes_csr
 from .modules import first_linear_weight
 from .penalties import (
-    group_l1_penalty,
-    l2_penalty,
+    add_l2_gradient_,
     penalized_parameters,
+    penalty_objective,
     prox_group_l1_,
     prox_l1_,
 )
@@ -412,11 +412,8 @@ class _RegularizedNet(NeuralNet):
             y_pred = self.module_(Xb)
             data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
             data_loss.backward()
-        if self.l2 > 0:
-            # The gradient of 0.5 * l2 * ||W||^2 / w_sum, added directly: the
-            # same step as the term in the loss, without its autograd graph.
-            self._add_l2_gradient(self.l2 / w_sum)
-        return {"loss": data_loss.detach(), "y_pred": y_pred}
+        add_l2_gradient_(self.penalized_, self.l2, w_sum)
+        return {"loss": data_loss.detach(), "y_pred": y_pred, "w_sum": w_sum}
 
     def _lean_train_step(self, batch, **fit_params):
         """skorch's ``train_step`` without its per-batch notification."""
@@ -434,16 +431,6 @@ class _RegularizedNet(NeuralNet):
         optimizer.step(closure)
         return step
 
-    @torch.no_grad()
-    def _add_l2_gradient(self, scale):
-        for w in penalized_parameters(self.module_):
-            if w.grad is None:
-                w.grad = w * scale
-            elif isinstance(scale, torch.Tensor):  # sample weights: no host sync
-                w.grad.add_(w * scale)
-            else:
-                w.grad.add_(w, alpha=scale)
-
     def train_step(self, batch, **fit_params):
         if self._batch_hooks:
             # skorch's step: notifies ``on_grad_computed``.
@@ -451,7 +438,7 @@ class _RegularizedNet(NeuralNet):
         else:
             step = self._lean_train_step(batch, **fit_params)
         if self.l1 > 0:
-            prox_l1_(penalized_parameters(self.module_), self.optimizer_, self.l1)
+            prox_l1_(self.penalized_, self.optimizer_, self.l1)
         if self.feature_l1 > 0:
             prox_group_l1_(self.feature_weight_, self.optimizer_, self.feature_l1)
         return step
@@ -472,6 +459,7 @@ class _RegularizedNet(NeuralNet):
             return
         total = None
         n_rows = 0
+        inv_w_sum = 0.0  # sum over batches of rows / weight sum (L2 term)
         scorer = None
         if not training and self.score_validation:
             scorer = _ValidationScorer(self.criterion_)
@@ -486,6 +474,8 @@ class _RegularizedNet(NeuralNet):
             else:
                 total.add_(step["loss"].detach(), alpha=bs)
             n_rows += bs
+            if training:
+                inv_w_sum = inv_w_sum + bs / step["w_sum"]
             if scorer is not None:
                 scorer.update(step["y_pred"], batch[1], batch[2])
             if hooks:
@@ -497,9 +487,11 @@ class _RegularizedNet(NeuralNet):
             self.history.record("train_rows", n_rows)
             # The full objective (what the plateau criterion watches): with a
             # strong l1 the data loss can rise while the objective still falls.
+            # Both averaged over rows, as the per-batch objectives are.
             self.history.record(
                 "train_objective",
-                self.history[-1, "train_loss"] + self._penalty(n_rows / len(iterator)),
+                self.history[-1, "train_loss"]
+                + self._penalty(float(inv_w_sum) / n_rows),
             )
         if scorer is not None:
             self.history.record("valid_score", scorer.result())
@@ -509,17 +501,15 @@ class _RegularizedNet(NeuralNet):
         self.history.record_batch(prefix + "_loss", float(step["loss"]))
         self.history.record_batch(prefix + "_batch_size", n_rows)
 
-    @torch.no_grad()
-    def _penalty(self, rows_per_batch):
-        weights = penalized_parameters(self.module_)
-        if not weights or (self.l1 <= 0 and self.l2 <= 0 and self.feature_l1 <= 0):
-            return 0.0
-        value = 0.5 * self.l2 * l2_penalty(weights) / rows_per_batch
-        if self.l1 > 0:
-            value = value + self.l1 * sum(w.abs().sum() for w in weights)
-        if self.feature_l1 > 0:
-            value = value + self.feature_l1 * group_l1_penalty(self.feature_weight_)
-        return float(value)
+    def _penalty(self, inv_w_sum):
+        return penalty_objective(
+            self.penalized_,
+            self.feature_weight_,
+            l1=self.l1,
+            l2=self.l2,
+            feature_l1=self.feature_l1,
+            inv_w_sum=inv_w_sum,
+        )
 
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
