@@ -80,6 +80,17 @@ def applies(plan, X):
     return plan is not None and X.device.type == "cpu" and not is_csr(X)
 
 
+def predict(plan, X):
+    """Eval-mode forward of the planned layers (dropout is the identity)."""
+    h = X
+    for kind, step in plan:
+        if kind == _LINEAR:
+            h = F.linear(h, step.weight, step.bias)
+        elif kind == _ACTIVATION:
+            h = _ACTIVATIONS[step][0](h)
+    return h
+
+
 def forward_backward(plan, X, y, w, loss):
     """Forward ``X``, then write the gradients of the batch loss into ``.grad``.
 

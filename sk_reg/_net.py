@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import torch
@@ -124,6 +126,42 @@ class _SliceIterator:
                 None if ds.y is None else ds.y.index_select(0, rows),
                 None if ds.w is None else ds.w.index_select(0, rows),
             )
+
+
+# Below this many floating point operations per training step (or prediction
+# chunk) the net runs on one intra-op thread and restores the process's count
+# afterwards: such steps are too small to split, and spare threads spin on a
+# busy machine (benchmarks/README.md, "Threads").
+SMALL_STEP_FLOPS = 1e8
+
+
+def _step_flops(module, rows, training):
+    """Multiply-adds x 2 (x 3 with the backward pass) of a dense network."""
+    weights = sum(p.numel() for p in module.parameters() if p.dim() == 2)
+    return 2 * rows * weights * (3 if training else 1)
+
+
+@contextmanager
+def _threads_for(module, rows, device, training):
+    """One torch thread for small steps of matrix-only networks on the CPU.
+
+    Networks with other weights (convolutions, whose work per weight grows
+    with the image) keep the process's thread count.
+    """
+    n_threads = torch.get_num_threads()
+    if (
+        n_threads == 1
+        or torch.device(device).type != "cpu"
+        or any(p.dim() > 2 for p in module.parameters())
+        or _step_flops(module, rows, training) >= SMALL_STEP_FLOPS
+    ):
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)
 
 
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -281,7 +319,8 @@ class _RegularizedNet(NeuralNet):
         self._epoch_open = False
         self._batch_hooks = _has_batch_hooks(self.callbacks_)
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            with _threads_for(self.module_, self.batch_size, self.device, True):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
             if self._epoch_open and not isinstance(exc, _StopTraining):
                 # A user interrupt (Ctrl-C, a callback) in the middle of an
@@ -514,16 +553,24 @@ class _RegularizedNet(NeuralNet):
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
         """Module outputs for the tensor ``X``, in chunks, in eval mode."""
+        rows = min(len(X), self.predict_batch_size)
+        with _threads_for(self.module_, rows, X.device, False):
+            return self._predict_raw(X)
+
+    def _predict_raw(self, X):
         if self.module_.training:  # train() recurses in Python: skip if set
             self.module_.train(False)
+        forward = self.module_
+        if _fast_mlp.applies(self.fast_plan_, X):  # no module calls
+            forward = partial(_fast_mlp.predict, self.fast_plan_)
         with torch.inference_mode():
             if is_csr(X):
                 return self._predict_csr(X)
             if len(X) <= self.predict_batch_size:
-                return self.module_(X)
+                return forward(X)
             return torch.cat(
                 [
-                    self.module_(X[s : s + self.predict_batch_size])
+                    forward(X[s : s + self.predict_batch_size])
                     for s in range(0, len(X), self.predict_batch_size)
                 ]
             )
