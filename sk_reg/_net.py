@@ -19,7 +19,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
-from . import _fast_mlp
+from . import _fast_mlp, _fused_adam
 from ._sparse import csr_rows, is_csr, takes_csr
 from .modules import first_linear_weight
 from .penalties import (
@@ -467,7 +467,11 @@ class _RegularizedNet(NeuralNet):
             step = self.train_step_single(batch, **fit_params)
             return step["loss"]
 
-        optimizer.step(closure)
+        if _fused_adam.can_step(optimizer):
+            closure()
+            _fused_adam.step(optimizer)
+        else:
+            optimizer.step(closure)
         return step
 
     def train_step(self, batch, **fit_params):
