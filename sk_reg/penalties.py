@@ -235,51 +235,76 @@ def prox_l1_(
     rule = prox_step_rule(type(optimizer))
     wanted = {id(p) for p in params}
     for group in optimizer.param_groups:
+        scaled_l1 = group["lr"] * l1
+        adam_params, roots = [], []
         for p in group["params"]:
             if id(p) not in wanted:
                 continue
-            root_v_hat = rule(optimizer, group, p)
-            scaled_l1 = group["lr"] * l1
-            if root_v_hat is not None:
-                threshold = root_v_hat.add_(group["eps"]).reciprocal_().mul_(scaled_l1)
-                # p - clamp(p, -t, t) = sign(p) * max(|p| - t, 0); where
-                # |p| <= t the clamp returns p itself, so the zero is exact.
-                p.sub_(torch.clamp(p, min=threshold.neg(), max=threshold))
-            else:
+            moment = rule(optimizer, group, p)
+            if moment is None:
                 p.sub_(p.clamp(-scaled_l1, scaled_l1))
+            else:
+                adam_params.append(p)
+                roots.append(_root_v_hat(*moment))
+        if adam_params:
+            _soft_threshold_(adam_params, roots, group["eps"], scaled_l1)
 
 
-def _sgd_root_v_hat(optimizer, group, p):
+def _root_v_hat(second_moment, bias_correction2):
+    """``sqrt(v_hat)`` as a new tensor."""
+    return second_moment.sqrt().div_(bias_correction2**0.5)
+
+
+def _soft_threshold_(params, roots, eps, scaled_l1):
+    """``p -= clamp(p, -t, t)``, ``t = scaled_l1 / (root + eps)``, over lists.
+
+    ``p - clamp(p, -t, t) = sign(p) * max(|p| - t, 0)``; where ``|p| <= t``
+    the clamp returns ``p`` itself, so the zero is exact. One ``_foreach``
+    call per operation for all the weights: at small layer sizes the cost
+    is per operation, not per element. ``roots`` is overwritten.
+    """
+    torch._foreach_add_(roots, eps)
+    torch._foreach_reciprocal_(roots)
+    torch._foreach_mul_(roots, scaled_l1)
+    shrink = torch._foreach_minimum(params, roots)
+    torch._foreach_maximum_(shrink, torch._foreach_neg(roots))
+    torch._foreach_sub_(params, shrink)
+
+
+def _sgd_second_moment(optimizer, group, p):
     """SGD: no per-entry scaling; the step size is ``lr``."""
     return None
 
 
-def _adam_root_v_hat(optimizer, group, p):
-    """Adam/AdamW: ``sqrt(v_hat)`` of ``p`` as a new tensor, or None.
+def _adam_second_moment(optimizer, group, p):
+    """Adam/AdamW: ``(v, 1 - beta2**step)``, so that ``v_hat = v / (1 - beta2**step)``.
 
-    ``v_hat`` is the bias-corrected second moment; with ``amsgrad`` its
-    running maximum, which is what Adam divides by. A tensor ``step`` (fused
-    Adam) stays a tensor: no host sync on a GPU. None before Adam's first
-    step (no state yet).
+    ``v`` is the second-moment estimate, or with ``amsgrad`` its running
+    maximum, which is what Adam divides by. A CPU tensor ``step`` (fused
+    Adam) is read as a float; elsewhere it stays a tensor (no host sync on a
+    GPU). None before Adam's first step (no state yet).
     """
     state = optimizer.state.get(p, {})
     if "exp_avg_sq" not in state:
         return None
     _, beta2 = group["betas"]
     second = state["max_exp_avg_sq"] if group.get("amsgrad") else state["exp_avg_sq"]
-    bias_correction2_sqrt = (1 - beta2 ** state["step"]) ** 0.5
-    return second.sqrt().div_(bias_correction2_sqrt)
+    step = state["step"]
+    if isinstance(step, torch.Tensor) and step.device.type == "cpu":
+        step = step.item()
+    return second, 1 - beta2**step
 
 
-#: Optimizer class -> ``rule(optimizer, param_group, param)``, the root of the
-#: second moment the optimizer divides its step by (None: no scaling). The
-#: proximal steps' per-entry step size is ``lr / (root + eps)``, or ``lr``
-#: for None. Exact classes only: a subclass may step differently, and
-#: optimizers not listed here are refused with ``l1``/``feature_l1``.
+#: Optimizer class -> ``rule(optimizer, param_group, param)``: ``(v,
+#: bias_correction2)``, the second moment the optimizer divides its step by
+#: as ``sqrt(v / bias_correction2) + eps``, or None (no scaling). The proximal
+#: steps' per-entry step size is ``lr / (sqrt(v_hat) + eps)``, or ``lr``.
+#: Exact classes only: a subclass may step differently, and optimizers not
+#: listed here are refused with ``l1``/``feature_l1``.
 PROX_STEP_RULES = {
-    torch.optim.SGD: _sgd_root_v_hat,
-    torch.optim.Adam: _adam_root_v_hat,
-    torch.optim.AdamW: _adam_root_v_hat,
+    torch.optim.SGD: _sgd_second_moment,
+    torch.optim.Adam: _adam_second_moment,
+    torch.optim.AdamW: _adam_second_moment,
 }
 
 
@@ -307,7 +332,7 @@ def prox_step_rule(optimizer_class: type):
     >>> import torch
     >>> from sk_reg.penalties import prox_step_rule
     >>> prox_step_rule(torch.optim.Adam).__name__
-    '_adam_root_v_hat'
+    '_adam_second_moment'
     >>> prox_step_rule(torch.optim.RMSprop)
     Traceback (most recent call last):
     ...
@@ -409,12 +434,14 @@ def prox_group_l1_(
     for group in optimizer.param_groups:
         if not any(p is weight for p in group["params"]):
             continue
-        root_v_hat = rule(optimizer, group, weight)
+        moment = rule(optimizer, group, weight)
         scaled = group["lr"] * strength
-        if root_v_hat is None:
+        if moment is None:
             threshold = scaled
         else:
-            rms = root_v_hat.pow_(2).mean(dim=0).sqrt_()
+            # sqrt(mean_i v_hat[i, j]): the column's root-mean-square.
+            second, bias_correction2 = moment
+            rms = second.mean(dim=0).div_(bias_correction2).sqrt_()
             threshold = rms.add_(group["eps"]).reciprocal_().mul_(scaled)
         norms = torch.linalg.vector_norm(weight, dim=0)
         # 1 - t / ||w||: -inf for a zero column, clamped to 0 (exact zeros).
