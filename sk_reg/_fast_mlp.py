@@ -22,16 +22,18 @@ from torch.nn import functional as F
 from ._sparse import CSRLinear, is_csr
 from .modules import Dropout
 
+_threshold_backward = torch.ops.aten.threshold_backward.default
+
 
 def _relu_backward(grad, out):
-    return torch.ops.aten.threshold_backward(grad, out, 0)
+    return _threshold_backward(grad, out, 0)
 
 
 # Layer type -> (forward, backward from the grad and the forward's output).
 _ACTIVATIONS = {
     nn.ReLU: (torch.relu, _relu_backward),
-    nn.Tanh: (torch.tanh, torch.ops.aten.tanh_backward),
-    nn.Sigmoid: (torch.sigmoid, torch.ops.aten.sigmoid_backward),
+    nn.Tanh: (torch.tanh, torch.ops.aten.tanh_backward.default),
+    nn.Sigmoid: (torch.sigmoid, torch.ops.aten.sigmoid_backward.default),
     nn.Identity: (None, None),
 }
 _LINEAR, _ACTIVATION, _DROPOUT = range(3)
@@ -100,7 +102,7 @@ def forward_backward(plan, X, y, w, loss):
     """
     saved = []
     h = X
-    with torch.no_grad():
+    with torch.no_grad():  # the loss's autograd fallback re-enables grad
         for kind, step in plan:
             if kind == _LINEAR:
                 saved.append(h)
@@ -114,8 +116,7 @@ def forward_backward(plan, X, y, w, loss):
                     mask = F.dropout(torch.ones_like(h), step.p, True)
                 h = h * mask
                 saved.append(mask)
-    value, w_sum, grad = loss.batch_loss_and_grad(h, y, w)
-    with torch.no_grad():
+        value, w_sum, grad = loss.batch_loss_and_grad(h, y, w)
         for i in range(len(plan) - 1, -1, -1):
             kind, step = plan[i]
             if kind == _LINEAR:

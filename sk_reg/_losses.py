@@ -90,7 +90,12 @@ class SoftmaxCrossEntropy(_Loss):
 
     def _rows_and_grad(self, raw, y):
         log_p = torch.log_softmax(raw, dim=1)
-        if y.dim() == 1:  # class indices
+        if y.dim() == 1 and not self.label_smoothing:  # class indices
+            index = y.unsqueeze(1)
+            per_row = log_p.gather(1, index).neg_().squeeze(1)
+            grad = log_p.exp_().scatter_add_(1, index, raw.new_full(index.shape, -1.0))
+            return per_row, grad
+        if y.dim() == 1:
             q = torch.zeros_like(raw).scatter_(1, y.unsqueeze(1), 1.0)
         else:
             q = y

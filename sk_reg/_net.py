@@ -309,6 +309,8 @@ class _RegularizedNet(NeuralNet):
         )
         self.penalized_ = penalized_parameters(self.module_)
         self.fast_plan_ = _fast_mlp.mlp_plan(self.module_)
+        self._batch_hooks = _has_batch_hooks(self.callbacks_)
+        self._direct_step = False
         return self
 
     # fault handling ----------------------------------------------------
@@ -347,6 +349,7 @@ class _RegularizedNet(NeuralNet):
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
+        self._direct_step = False
         state = self.module_.state_dict()
         saved = getattr(self, "_epoch_start_state", None)
         if saved is None or saved.keys() != state.keys():
@@ -467,7 +470,11 @@ class _RegularizedNet(NeuralNet):
             step = self.train_step_single(batch, **fit_params)
             return step["loss"]
 
-        if _fused_adam.can_step(optimizer):
+        # Checked until true once per epoch (Adam's state appears at its
+        # first step; a rolled-back epoch clears it).
+        if not self._direct_step:
+            self._direct_step = _fused_adam.can_step(optimizer)
+        if self._direct_step:
             closure()
             _fused_adam.step(optimizer)
         else:
