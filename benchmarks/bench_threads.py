@@ -77,7 +77,7 @@ def busy_loops():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -87,6 +87,8 @@ def main(argv=None):
         f"{DEFAULT_THREADS} threads, load average at start "
         f"{os.getloadavg()[0]:.2f}; ms per epoch, wall (CPU)\n"
     )
+    digits = load_digits(return_X_y=True)
+    fit_seconds(*digits, {"max_iter": 2}, "1 thread")  # warm-up: lazy inits
     print("| load | model | " + " | ".join(policies) + " |")
     print("|---|---|" + "---|" * len(policies))
     for load in ("idle", "busy loop per CPU"):

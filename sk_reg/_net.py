@@ -133,6 +133,9 @@ class _SliceIterator:
 # afterwards: such steps are too small to split, and spare threads spin on a
 # busy machine (benchmarks/README.md, "Threads").
 SMALL_STEP_FLOPS = 1e8
+# Predictions on fewer rows keep the thread count: a switch and back costs
+# ~0.5 ms, more than a small prediction.
+_SWITCH_MIN_ROWS = 1024
 
 
 def _step_flops(module, rows, training):
@@ -564,6 +567,8 @@ class _RegularizedNet(NeuralNet):
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
         """Module outputs for the tensor ``X``, in chunks, in eval mode."""
+        if len(X) < _SWITCH_MIN_ROWS:  # switching threads costs more
+            return self._predict_raw(X)
         rows = min(len(X), self.predict_batch_size)
         with _threads_for(self.module_, rows, X.device, False):
             return self._predict_raw(X)
