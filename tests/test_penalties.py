@@ -140,8 +140,9 @@ def test_logged_objective_is_the_trained_one(weighted):
         w_sum = sw[rows].sum()
         batch = (sw[rows] * per_row[rows]).sum() / w_sum + 0.5 * 2.0 * sq / w_sum
         total += len(per_row[rows]) * batch
-    expected = total / len(X) + 1e-3 * float(sum(p.abs().sum() for p in weights))
-    expected += 1e-3 * float(group_l1_penalty(weights[0]))
+    with torch.no_grad():
+        expected = total / len(X) + 1e-3 * float(sum(p.abs().sum() for p in weights))
+        expected += 1e-3 * float(group_l1_penalty(weights[0]))
     assert net.history[-1, "train_objective"] == pytest.approx(expected, rel=1e-7)
 
 
