@@ -642,6 +642,164 @@ def bench_sparse(args):
     return "\n".join(lines)
 
 
+# -- MLP's defaults: what users run ------------------------------------------
+def _defaults_pair(dtype, **params):
+    """sk_reg and MLPClassifier as a user swaps one for the other."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    cast = FunctionTransformer(lambda X: X.astype(dtype))
+    return {
+        "MLPClassifier": make_pipeline(
+            StandardScaler(), cast, MLPClassifier(random_state=0, **params)
+        ),
+        "sk_reg": make_pipeline(
+            StandardScaler(), cast, RegularizedNetClassifier(random_state=0, **params)
+        ),
+    }
+
+
+def _timed_fits(data, repeats, dtype=np.float64, **params):
+    """{name: [(CPU s, epochs), ...]} over interleaved repeats."""
+    out = {"MLPClassifier": [], "sk_reg": []}
+    X, y = data
+    for _ in range(repeats):
+        for name, model in _defaults_pair(dtype, **params).items():
+            seconds, fitted = _cpu_time(partial(model.fit, X, y))
+            out[name].append((seconds, fitted[-1].n_iter_))
+    return out
+
+
+def _per_epoch_ratio(runs):
+    return statistics.median(
+        (a / ea) / (b / eb)
+        for (a, ea), (b, eb) in zip(runs["sk_reg"], runs["MLPClassifier"], strict=True)
+    )
+
+
+def defaults_data(smoke):
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    digits = train_test_split(X, y, random_state=0)[0::2]
+    big = make_classification(
+        2000 if smoke else 20_000, 50, n_informative=20, n_classes=5, random_state=0
+    )
+    return {"digits (1347 x 64)": digits, f"{len(big[0])} x 50, 5 classes": big}
+
+
+def bench_defaults(args):
+    """MLP's defaults, float64, whole fits (MLP's stopping rule on both)."""
+    lines = [
+        f"MLP's defaults ((100,), batch 200, Adam, alpha 1e-4 = l2, float64, "
+        f"StandardScaler pipeline), whole fits, {args.defaults_repeats} "
+        "interleaved repeats",
+        "",
+        "| data | MLPClassifier s (epochs) | sk_reg s (epochs) | x MLP per epoch "
+        "| x MLP whole fit |",
+        "|---|---|---|---|---|",
+    ]
+    for name, data in defaults_data(args.smoke).items():
+        runs = _timed_fits(data, args.defaults_repeats)
+        cells = []
+        for model in ("MLPClassifier", "sk_reg"):
+            seconds = statistics.median(t for t, _ in runs[model])
+            epochs = statistics.median(e for _, e in runs[model])
+            cells.append(f"{seconds:.2f} ({epochs:.0f})")
+        whole = statistics.median(
+            a / b
+            for (a, _), (b, _) in zip(
+                runs["sk_reg"], runs["MLPClassifier"], strict=True
+            )
+        )
+        lines.append(
+            f"| {name} | {cells[0]} | {cells[1]} | {_per_epoch_ratio(runs):.2f} "
+            f"| {whole:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def bench_sweep(args):
+    """Per-epoch ratio to MLPClassifier over rows x hidden sizes x dtype."""
+    sizes = [1000, 10_000] if args.smoke else [1000, 10_000, 100_000]
+    lines = [
+        "Size sweep: x MLPClassifier per epoch (fixed epochs, batch 200, Adam, "
+        f"l2 = alpha = 1e-4), 50 features, 5 classes, {args.defaults_repeats} "
+        "interleaved repeats",
+        "",
+        "| rows | (100,) float64 | (100,) float32 | (256, 256) float64 "
+        "| (256, 256) float32 |",
+        "|---|---|---|---|---|",
+    ]
+    for rows in sizes:
+        data = make_classification(
+            rows, 50, n_informative=20, n_classes=5, random_state=0
+        )
+        epochs = max(1, min(10, 20_000 // rows))
+        cells = []
+        for hidden in ((100,), (256, 256)):
+            for dtype in (np.float64, np.float32):
+                runs = _timed_fits(
+                    data,
+                    args.defaults_repeats,
+                    dtype,
+                    hidden_layer_sizes=hidden,
+                    max_iter=epochs,
+                    n_iter_no_change=10**6,
+                )
+                cells.append(f"{_per_epoch_ratio(runs):.2f}")
+        lines.append(f"| {rows} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+REGULARIZER_ROWS = {
+    "plain (l2=0)": {"l2": 0.0},
+    "dropout=0.2": {"l2": 0.0, "dropout": 0.2},
+    "l1=1e-4": {"l2": 0.0, "l1": 1e-4},
+    "feature_l1=1e-3": {"l2": 0.0, "feature_l1": 1e-3},
+    "l2=1e-4": {"l2": 1e-4},
+    "label_smoothing=0.1": {"l2": 0.0, "label_smoothing": 0.1},
+    "augment='mixup'": {"l2": 0.0, "augment": "mixup"},
+    "augment='noise'": {"l2": 0.0, "augment": "noise"},
+}
+
+
+def bench_regularizers_at_defaults(args):
+    """Each regularizer's cost per epoch at MLP's defaults, float64."""
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_classification(
+        2000 if args.smoke else 20_000, 50, n_informative=20, n_classes=5,
+        random_state=0,
+    )  # fmt: skip
+    X = StandardScaler().fit_transform(X)
+    fixed = {"max_iter": 1 if args.smoke else 3, "n_iter_no_change": 10**6}
+    times = {name: [] for name in [*REGULARIZER_ROWS, "MLPClassifier"]}
+    for _ in range(args.defaults_repeats):
+        for name, params in REGULARIZER_ROWS.items():
+            est = RegularizedNetClassifier(random_state=0, **fixed, **params)
+            times[name].append(_cpu_time(partial(est.fit, X, y))[0] / est.n_iter_)
+        mlp = MLPClassifier(random_state=0, alpha=0.0, **fixed)
+        times["MLPClassifier"].append(
+            _cpu_time(partial(mlp.fit, X, y))[0] / mlp.n_iter_
+        )
+    lines = [
+        f"Regularizers at MLP's defaults: {len(X)} x 50, (100,), batch 200, "
+        f"float64, {fixed['max_iter']} epochs, {args.defaults_repeats} "
+        "interleaved repeats",
+        "",
+        "| model | ms/epoch | x plain | x MLPClassifier (alpha=0) |",
+        "|---|---|---|---|",
+    ]
+    for name, seconds in times.items():
+        lines.append(
+            f"| {name} | {1e3 * statistics.median(seconds):.1f} "
+            f"| {median_ratio(times, name, 'plain (l2=0)'):.2f} "
+            f"| {median_ratio(times, name, 'MLPClassifier'):.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -667,6 +825,7 @@ def main(argv=None):
     parser.add_argument(
         "--sparse-models", nargs="*", default=SPARSE_MODELS, choices=SPARSE_MODELS
     )
+    parser.add_argument("--defaults-repeats", type=int, default=3)
     parser.add_argument("--sparse-epochs", type=int, default=1)
     parser.add_argument("--sparse-repeats", type=int, default=3)
     parser.add_argument(
@@ -679,7 +838,15 @@ def main(argv=None):
         "--skip",
         nargs="*",
         default=[],
-        choices=["training", "predict", "memory", "sparse"],
+        choices=[
+            "defaults",
+            "sweep",
+            "regularizers",
+            "training",
+            "predict",
+            "memory",
+            "sparse",
+        ],
     )
     parser.add_argument(
         "--smoke",
@@ -705,6 +872,7 @@ def main(argv=None):
         args.latency_calls, args.memory_rows, args.memory_features = 20, 20_000, 10
         args.sparse_shapes, args.sparse_repeats = ["2000x1000x10"], 1
         args.sparse_models = ["sk_reg", "MLPClassifier"]
+        args.defaults_repeats = 1
     if args.rows:
         args.rows = list(args.rows) + [
             "raw torch loop",
@@ -717,6 +885,16 @@ def main(argv=None):
         f"{os.cpu_count()} logical CPUs; torch {torch.__version__}, "
         f"{torch.get_num_threads()} torch thread; process CPU time"
     )
+    print(f"Load average at start: {os.getloadavg()[0]:.2f}")
+    if "defaults" not in args.skip:
+        print()
+        print(bench_defaults(args), flush=True)
+    if "sweep" not in args.skip:
+        print()
+        print(bench_sweep(args), flush=True)
+    if "regularizers" not in args.skip:
+        print()
+        print(bench_regularizers_at_defaults(args), flush=True)
     X, y, X_test, y_test = make_data(args)
     if "training" not in args.skip:
         print()

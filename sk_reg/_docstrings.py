@@ -168,7 +168,12 @@ default=None
         features.""",
     "callbacks": """callbacks : list of skorch callbacks, default=None
         Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) added to
-        the net, for example a learning-rate scheduler.""",
+        the net, for example a learning-rate scheduler. Callbacks act per
+        epoch; one that overrides a per-batch hook (``on_batch_begin``,
+        ``on_batch_end``, ``on_grad_computed``) is called for every batch, and
+        then each batch's ``train_loss`` and ``train_batch_size`` (or
+        ``valid_...``) are recorded in ``net_.history[-1, "batches"]``, at the
+        cost of a step through skorch's slower per-batch path.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, dropout, augmentation and the
         validation split. With an int, two fits on CPU give identical weights.

@@ -31,6 +31,39 @@ class _Loss(nn.Module):
     def predict(self, raw: torch.Tensor) -> torch.Tensor:
         return raw
 
+    def batch_loss(self, raw, y, w=None):
+        """``(loss, weight sum)``: the (sample-weighted) mean of the rows' losses."""
+        per_row = self(raw, y)
+        if w is None:
+            return per_row.mean(), float(len(per_row))
+        w_sum = w.sum()
+        return (per_row * w).sum() / w_sum, w_sum
+
+    def batch_loss_and_grad(self, raw, y, w=None):
+        """``(loss, weight sum, d loss / d raw)`` of :meth:`batch_loss`, detached.
+
+        Losses with a closed-form gradient (:meth:`_rows_and_grad`) skip
+        autograd; the others differentiate :meth:`batch_loss`.
+        """
+        rows = self._rows_and_grad(raw, y)
+        if rows is None:
+            raw = raw.detach().requires_grad_()
+            with torch.enable_grad():
+                loss, w_sum = self.batch_loss(raw, y, w)
+            (grad,) = torch.autograd.grad(loss, raw)
+            return loss.detach(), w_sum, grad
+        per_row, grad = rows
+        if w is None:
+            n = float(len(per_row))
+            return per_row.mean(), n, grad.div_(n)
+        w_sum = w.sum()
+        scale = w / w_sum
+        return per_row.mul(scale).sum(), w_sum, grad.mul_(scale[:, None])
+
+    def _rows_and_grad(self, raw, y):
+        """Per-row losses and their gradients, or None (autograd)."""
+        return None
+
 
 class SoftmaxCrossEntropy(_Loss):
     """Cross-entropy of a softmax over the outputs (binary and multiclass).
@@ -54,6 +87,22 @@ class SoftmaxCrossEntropy(_Loss):
 
     def predict(self, raw: torch.Tensor) -> torch.Tensor:
         return raw.argmax(dim=1)
+
+    def _rows_and_grad(self, raw, y):
+        log_p = torch.log_softmax(raw, dim=1)
+        if y.dim() == 1 and not self.label_smoothing:  # class indices
+            index = y.unsqueeze(1)
+            per_row = log_p.gather(1, index).neg_().squeeze(1)
+            grad = log_p.exp_().scatter_add_(1, index, raw.new_full(index.shape, -1.0))
+            return per_row, grad
+        if y.dim() == 1:
+            q = torch.zeros_like(raw).scatter_(1, y.unsqueeze(1), 1.0)
+        else:
+            q = y
+        if self.label_smoothing:
+            q = q * (1 - self.label_smoothing) + self.label_smoothing / raw.shape[1]
+        per_row = torch.mul(q, log_p).sum(dim=1).neg_()
+        return per_row, log_p.exp_().sub_(q)
 
 
 class SigmoidBinaryCrossEntropy(_Loss):
@@ -85,6 +134,10 @@ class HalfSquaredError(_Loss):
 
     def forward(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return 0.5 * (raw - y).pow(2).mean(dim=1)
+
+    def _rows_and_grad(self, raw, y):
+        diff = raw - y
+        return 0.5 * diff.pow(2).mean(dim=1), diff.div_(raw.shape[1])
 
 
 class HalfPoissonDeviance(_Loss):

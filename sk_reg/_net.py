@@ -11,18 +11,21 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
+from . import _fast_mlp, _fused_adam
 from ._sparse import csr_rows, is_csr, takes_csr
 from .modules import first_linear_weight
 from .penalties import (
-    group_l1_penalty,
-    l2_penalty,
+    add_l2_gradient_,
     penalized_parameters,
+    penalty_objective,
     prox_group_l1_,
     prox_l1_,
 )
@@ -123,6 +126,62 @@ class _SliceIterator:
                 None if ds.y is None else ds.y.index_select(0, rows),
                 None if ds.w is None else ds.w.index_select(0, rows),
             )
+
+
+# Below this many floating point operations per training step (or prediction
+# chunk) the net runs on one intra-op thread and restores the process's count
+# afterwards: such steps are too small to split, and spare threads spin on a
+# busy machine (benchmarks/README.md, "Threads").
+SMALL_STEP_FLOPS = 1e8
+# Predictions on fewer rows keep the thread count: a switch and back costs
+# ~0.5 ms, more than a small prediction.
+_SWITCH_MIN_ROWS = 1024
+
+
+def _step_flops(module, rows, training):
+    """Multiply-adds x 2 (x 3 with the backward pass) of a dense network."""
+    weights = sum(p.numel() for p in module.parameters() if p.dim() == 2)
+    return 2 * rows * weights * (3 if training else 1)
+
+
+@contextmanager
+def _threads_for(module, rows, device, training):
+    """One torch thread for small steps of matrix-only networks on the CPU.
+
+    Networks with other weights (convolutions, whose work per weight grows
+    with the image) keep the process's thread count.
+    """
+    n_threads = torch.get_num_threads()
+    if (
+        n_threads == 1
+        or torch.device(device).type != "cpu"
+        or any(p.dim() > 2 for p in module.parameters())
+        or _step_flops(module, rows, training) >= SMALL_STEP_FLOPS
+    ):
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)
+
+
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _has_batch_hooks(callbacks):
+    """Whether any callback acts per batch (overrides a per-batch hook).
+
+    Without such callbacks training skips skorch's per-batch notifications
+    and history rows; with them, every batch is notified and its loss and
+    size recorded in ``history[-1]["batches"]``, as skorch does.
+    """
+    return any(
+        getattr(type(cb), hook) is not getattr(Callback, hook)
+        for _, cb in callbacks
+        for hook in _BATCH_HOOKS
+    )
 
 
 class _HoldoutSplit:
@@ -251,6 +310,10 @@ class _RegularizedNet(NeuralNet):
             if self.n_features is None
             else first_linear_weight(self.module_, self.n_features)
         )
+        self.penalized_ = penalized_parameters(self.module_)
+        self.fast_plan_ = _fast_mlp.mlp_plan(self.module_)
+        self._batch_hooks = _has_batch_hooks(self.callbacks_)
+        self._direct_step = False
         return self
 
     # fault handling ----------------------------------------------------
@@ -259,8 +322,10 @@ class _RegularizedNet(NeuralNet):
         self.stop_message_ = None
         self._epochs_done = 0
         self._epoch_open = False
+        self._batch_hooks = _has_batch_hooks(self.callbacks_)
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            with _threads_for(self.module_, self.batch_size, self.device, True):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
             if self._epoch_open and not isinstance(exc, _StopTraining):
                 # A user interrupt (Ctrl-C, a callback) in the middle of an
@@ -287,6 +352,7 @@ class _RegularizedNet(NeuralNet):
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
+        self._direct_step = False
         state = self.module_.state_dict()
         saved = getattr(self, "_epoch_start_state", None)
         if saved is None or saved.keys() != state.keys():
@@ -370,12 +436,8 @@ class _RegularizedNet(NeuralNet):
 
     # training step -----------------------------------------------------
     def _batch_loss(self, y_pred, y_true, w):
-        # criterion_ is one of sk_reg._losses: one loss value per row.
-        per_sample = self.criterion_(y_pred, y_true)
-        if w is None:
-            return per_sample.mean(), float(len(per_sample))
-        w_sum = w.sum()
-        return (per_sample * w).sum() / w_sum, w_sum
+        # criterion_ is one of sk_reg._losses.
+        return self.criterion_.batch_loss(y_pred, y_true, w)
 
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # module.train() recurses in Python
@@ -387,29 +449,49 @@ class _RegularizedNet(NeuralNet):
             if self.augment.mixes_targets:
                 yb = self.criterion_.soft_targets(yb, self.n_outputs, Xb.dtype)
             Xb, yb = self.augment(Xb, yb)
-        y_pred = self.module_(Xb)
-        data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
-        data_loss.backward()
-        if self.l2 > 0:
-            # The gradient of 0.5 * l2 * ||W||^2 / w_sum, added directly: the
-            # same step as the term in the loss, without its autograd graph.
-            self._add_l2_gradient(self.l2 / w_sum)
-        return {"loss": data_loss.detach(), "y_pred": y_pred}
+        if _fast_mlp.applies(self.fast_plan_, Xb):
+            y_pred, data_loss, w_sum = _fast_mlp.forward_backward(
+                self.fast_plan_, Xb, yb, wb, self.criterion_
+            )
+        else:
+            y_pred = self.module_(Xb)
+            data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
+            data_loss.backward()
+        add_l2_gradient_(self.penalized_, self.l2, w_sum)
+        return {"loss": data_loss.detach(), "y_pred": y_pred, "w_sum": w_sum}
 
-    @torch.no_grad()
-    def _add_l2_gradient(self, scale):
-        for w in penalized_parameters(self.module_):
-            if w.grad is None:
-                w.grad = w * scale
-            elif isinstance(scale, torch.Tensor):  # sample weights: no host sync
-                w.grad.add_(w * scale)
-            else:
-                w.grad.add_(w, alpha=scale)
+    def _lean_train_step(self, batch, **fit_params):
+        """skorch's ``train_step`` without its per-batch notification."""
+        step = None
+        optimizer = self.optimizer_
+
+        def closure():
+            nonlocal step
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    p.grad = None
+            step = self.train_step_single(batch, **fit_params)
+            return step["loss"]
+
+        # Checked until true once per epoch (Adam's state appears at its
+        # first step; a rolled-back epoch clears it).
+        if not self._direct_step:
+            self._direct_step = _fused_adam.can_step(optimizer)
+        if self._direct_step:
+            closure()
+            _fused_adam.step(optimizer)
+        else:
+            optimizer.step(closure)
+        return step
 
     def train_step(self, batch, **fit_params):
-        step = super().train_step(batch, **fit_params)
+        if self._batch_hooks:
+            # skorch's step: notifies ``on_grad_computed``.
+            step = super().train_step(batch, **fit_params)
+        else:
+            step = self._lean_train_step(batch, **fit_params)
         if self.l1 > 0:
-            prox_l1_(penalized_parameters(self.module_), self.optimizer_, self.l1)
+            prox_l1_(self.penalized_, self.optimizer_, self.l1)
         if self.feature_l1 > 0:
             prox_group_l1_(self.feature_weight_, self.optimizer_, self.feature_l1)
         return step
@@ -430,11 +512,14 @@ class _RegularizedNet(NeuralNet):
             return
         total = None
         n_rows = 0
+        inv_w_sum = 0.0  # sum over batches of rows / weight sum (L2 term)
         scorer = None
         if not training and self.score_validation:
             scorer = _ValidationScorer(self.criterion_)
+        hooks = self._batch_hooks
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
+            if hooks:
+                self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             bs = len(batch[0])
             if total is None:
@@ -442,47 +527,66 @@ class _RegularizedNet(NeuralNet):
             else:
                 total.add_(step["loss"].detach(), alpha=bs)
             n_rows += bs
+            if training:
+                inv_w_sum = inv_w_sum + bs / step["w_sum"]
             if scorer is not None:
                 scorer.update(step["y_pred"], batch[1], batch[2])
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+            if hooks:
+                self._record_batch(prefix, step, bs)
+                self.notify("on_batch_end", batch=batch, training=training, **step)
         self.history.record(prefix + "_loss", total.item() / n_rows)
         self.history.record(prefix + "_batch_count", len(iterator))
         if training:
             self.history.record("train_rows", n_rows)
             # The full objective (what the plateau criterion watches): with a
             # strong l1 the data loss can rise while the objective still falls.
+            # Both averaged over rows, as the per-batch objectives are.
             self.history.record(
                 "train_objective",
-                self.history[-1, "train_loss"] + self._penalty(n_rows / len(iterator)),
+                self.history[-1, "train_loss"]
+                + self._penalty(float(inv_w_sum) / n_rows),
             )
         if scorer is not None:
             self.history.record("valid_score", scorer.result())
 
-    @torch.no_grad()
-    def _penalty(self, rows_per_batch):
-        weights = penalized_parameters(self.module_)
-        if not weights or (self.l1 <= 0 and self.l2 <= 0 and self.feature_l1 <= 0):
-            return 0.0
-        value = 0.5 * self.l2 * l2_penalty(weights) / rows_per_batch
-        if self.l1 > 0:
-            value = value + self.l1 * sum(w.abs().sum() for w in weights)
-        if self.feature_l1 > 0:
-            value = value + self.feature_l1 * group_l1_penalty(self.feature_weight_)
-        return float(value)
+    def _record_batch(self, prefix, step, n_rows):
+        # Only with per-batch callbacks: a host sync per batch.
+        self.history.record_batch(prefix + "_loss", float(step["loss"]))
+        self.history.record_batch(prefix + "_batch_size", n_rows)
+
+    def _penalty(self, inv_w_sum):
+        return penalty_objective(
+            self.penalized_,
+            self.feature_weight_,
+            l1=self.l1,
+            l2=self.l2,
+            feature_l1=self.feature_l1,
+            inv_w_sum=inv_w_sum,
+        )
 
     # prediction --------------------------------------------------------
     def predict_raw(self, X):
         """Module outputs for the tensor ``X``, in chunks, in eval mode."""
+        if len(X) < _SWITCH_MIN_ROWS:  # switching threads costs more
+            return self._predict_raw(X)
+        rows = min(len(X), self.predict_batch_size)
+        with _threads_for(self.module_, rows, X.device, False):
+            return self._predict_raw(X)
+
+    def _predict_raw(self, X):
         if self.module_.training:  # train() recurses in Python: skip if set
             self.module_.train(False)
+        forward = self.module_
+        if _fast_mlp.applies(self.fast_plan_, X):  # no module calls
+            forward = partial(_fast_mlp.predict, self.fast_plan_)
         with torch.inference_mode():
             if is_csr(X):
                 return self._predict_csr(X)
             if len(X) <= self.predict_batch_size:
-                return self.module_(X)
+                return forward(X)
             return torch.cat(
                 [
-                    self.module_(X[s : s + self.predict_batch_size])
+                    forward(X[s : s + self.predict_batch_size])
                     for s in range(0, len(X), self.predict_batch_size)
                 ]
             )

@@ -58,9 +58,12 @@ from .modules import (
     _instantiate_module,
     first_linear_weight,
 )
+from .penalties import prox_step_rule
 
 __all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
 
+# Every optimizer here has a proximal step-size rule in
+# sk_reg.penalties.PROX_STEP_RULES (l1 and feature_l1 need one).
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
     "adamw": (torch.optim.AdamW, {}),
@@ -259,6 +262,7 @@ class _BaseRegularizedNet(BaseEstimator):
         if self.module not in (None, "cnn"):
             _check_module_param(self.module)
         self._check_optimizer_kwargs()
+        self._check_prox_optimizer()
         _check_callbacks(self.callbacks)
         self._check_task_params()
         check_input_shape_param(self.input_shape)
@@ -306,6 +310,18 @@ class _BaseRegularizedNet(BaseEstimator):
             # Plain SGD: Nesterov needs momentum, so our default drops out.
             kwargs["nesterov"] = False
         return opt_cls, kwargs
+
+    def _check_prox_optimizer(self):
+        """l1/feature_l1 need the optimizer's proximal step-size rule."""
+        if self.l1 <= 0 and self.feature_l1 <= 0:
+            return
+        try:
+            prox_step_rule(self._optimizer_spec()[0])
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'optimizer' parameter cannot be combined with l1={self.l1!r}, "
+                f"feature_l1={self.feature_l1!r}: {exc}"
+            ) from None
 
     def _check_optimizer_kwargs(self):
         """Build the optimizer once on a dummy tensor: bad keys or values of

@@ -100,14 +100,44 @@ class Dropout(nn.Dropout):
         >>> Dropout(0.5).eval().forward(torch.ones(2)).tolist()
         [1.0, 1.0]
         """
+        mask = self.training_mask(X) if self.training else None
+        if mask is None:
+            return F.dropout(X, self.p, self.training, self.inplace)
+        return X.mul_(mask) if self.inplace else X * mask
+
+    def training_mask(self, X: torch.Tensor) -> torch.Tensor | None:
+        """The scaled mask of one training-mode call, or None.
+
+        None where :func:`torch.nn.functional.dropout` is used instead (not
+        the CPU, a dtype other than float32/float64, ``p`` rounding to 0 or 1).
+        Training-mode ``forward`` returns ``X * training_mask(X)``, so a
+        hand-written backward pass multiplies its gradient by the same mask.
+
+        Parameters
+        ----------
+        X : torch.Tensor
+            Input of any shape.
+
+        Returns
+        -------
+        mask : torch.Tensor or None
+            Zeros and ``1 / (1 - rate)``, shaped and typed as ``X``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_reg.modules import Dropout
+        >>> _ = torch.manual_seed(0)
+        >>> sorted(set(Dropout(0.5).training_mask(torch.ones(50)).tolist()))
+        [0.0, 2.0]
+        """
         n_drop = round(self.p * _DROP_LEVELS)
         if (
-            not self.training
-            or X.device.type != "cpu"
+            X.device.type != "cpu"
             or X.dtype not in (torch.float32, torch.float64)
             or not 0 < n_drop < _DROP_LEVELS
         ):
-            return F.dropout(X, self.p, self.training, self.inplace)
+            return None
         n = X.numel()
         bits = torch.empty((n + 3) // 4, dtype=torch.int64)
         # from=int64 min, to=None: torch's full 64-bit range, uniform in every bit.
@@ -116,8 +146,7 @@ class Dropout(nn.Dropout):
         # (2**16 - n_drop) / 2**16. Compared in X's dtype (exact for int16).
         mask = bits.view(torch.int16)[:n].view(X.shape).to(X.dtype)
         mask.ge_(n_drop - _DROP_LEVELS // 2)
-        mask.mul_(_DROP_LEVELS / (_DROP_LEVELS - n_drop))
-        return X.mul_(mask) if self.inplace else X * mask
+        return mask.mul_(_DROP_LEVELS / (_DROP_LEVELS - n_drop))
 
 
 @torch.no_grad()

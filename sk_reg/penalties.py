@@ -1,7 +1,18 @@
-"""Weight penalties: the L2 loss term and the proximal L1 and group-L1 steps.
+"""Weight penalties: each one's training step and its objective term.
 
 Only *weights* are penalised (parameters with two or more dimensions:
 linear and convolution kernels); biases and normalisation parameters are not.
+
+- L2: the batch objective adds ``0.5 * l2 * sum ||W||^2 / w_sum`` (``w_sum``:
+  the batch's sample-weight sum, its row count without sample weights), as
+  :class:`~sklearn.neural_network.MLPClassifier` scales ``alpha``. Training
+  adds its gradient (:func:`add_l2_gradient_`); the logged objective adds
+  the same term (:func:`penalty_objective`).
+- L1 and group L1 (``feature_l1``): proximal steps after each optimizer step
+  (:func:`prox_l1_`, :func:`prox_group_l1_`); their objective terms are
+  ``l1 * sum |W|`` and ``feature_l1 * sum_j ||W[:, j]||``. The step size of
+  the proximal step is the optimizer's own, from :data:`PROX_STEP_RULES`;
+  other optimizers cannot be combined with L1 penalties.
 """
 
 from __future__ import annotations
@@ -12,11 +23,15 @@ import torch
 from torch import nn
 
 __all__ = [
+    "PROX_STEP_RULES",
+    "add_l2_gradient_",
     "group_l1_penalty",
     "l2_penalty",
     "penalized_parameters",
+    "penalty_objective",
     "prox_group_l1_",
     "prox_l1_",
+    "prox_step_rule",
 ]
 
 
@@ -46,9 +61,9 @@ def penalized_parameters(module: nn.Module) -> list[torch.nn.Parameter]:
 def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """Sum of squared entries, ``sum_W ||W||_F^2``.
 
-    The training loss adds ``0.5 * l2 * l2_penalty(weights) / sum(batch
-    weights)``, which is how :class:`~sklearn.neural_network.MLPClassifier`
-    scales ``alpha``.
+    The L2 objective term is ``0.5 * l2 * l2_penalty(weights) / w_sum`` (see
+    the module docstring); training adds its gradient with
+    :func:`add_l2_gradient_`.
 
     Parameters
     ----------
@@ -69,6 +84,108 @@ def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """
     params = list(params)
     return torch.stack([p.pow(2).sum() for p in params]).sum()
+
+
+@torch.no_grad()
+def add_l2_gradient_(
+    params: list[torch.Tensor], l2: float, w_sum: float | torch.Tensor
+) -> None:
+    """Add the gradient of ``0.5 * l2 * sum ||W||^2 / w_sum`` to ``.grad``.
+
+    The training half of the L2 penalty (the objective half is
+    :func:`penalty_objective`): ``W.grad += l2 * W / w_sum``, without an
+    autograd graph for the term.
+
+    Parameters
+    ----------
+    params : list of torch.Tensor
+        The weights (:func:`penalized_parameters`).
+
+    l2 : float
+        The L2 strength.
+
+    w_sum : float or scalar torch.Tensor
+        The batch's sample-weight sum (its row count without sample weights).
+        A tensor stays on its device: no host sync.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_reg.penalties import add_l2_gradient_
+    >>> w = torch.nn.Parameter(torch.tensor([[1.0, -2.0]]))
+    >>> w.grad = torch.zeros_like(w)
+    >>> add_l2_gradient_([w], l2=0.5, w_sum=2.0)
+    >>> w.grad
+    tensor([[ 0.2500, -0.5000]])
+    """
+    if l2 <= 0 or not params:
+        return
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    grads = [p.grad for p in params]
+    if isinstance(w_sum, torch.Tensor):
+        torch._foreach_add_(grads, torch._foreach_mul(params, l2 / w_sum))
+    else:
+        torch._foreach_add_(grads, params, alpha=l2 / w_sum)
+
+
+@torch.no_grad()
+def penalty_objective(
+    params: list[torch.Tensor],
+    first_weight: torch.Tensor | None = None,
+    *,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    feature_l1: float = 0.0,
+    inv_w_sum: float = 1.0,
+) -> float:
+    """The penalties' part of the objective that training minimises.
+
+    ``0.5 * l2 * sum ||W||^2 * inv_w_sum + l1 * sum |W| + feature_l1 *
+    sum_j ||first_weight[:, j]||``. ``inv_w_sum`` is ``1 / w_sum`` of the L2
+    term averaged over an epoch's batches as the data loss is (each batch
+    weighted by its row count), so the logged objective and the trained one
+    are the same function.
+
+    Parameters
+    ----------
+    params : list of torch.Tensor
+        The weights (:func:`penalized_parameters`).
+
+    first_weight : torch.Tensor or None, default=None
+        The first-layer weight that ``feature_l1`` acts on.
+
+    l1, l2, feature_l1 : float, default=0.0
+        The strengths.
+
+    inv_w_sum : float, default=1.0
+        The (averaged) reciprocal batch weight sum of the L2 term.
+
+    Returns
+    -------
+    value : float
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_reg.penalties import penalty_objective
+    >>> w = torch.tensor([[3.0, -4.0]])
+    >>> penalty_objective([w], l2=1.0, inv_w_sum=0.5)  # 0.5 * 25 * 0.5
+    6.25
+    >>> penalty_objective([w], w, l1=0.1, feature_l1=1.0)  # 0.7 + 7
+    7.7
+    """
+    if not params:
+        return 0.0
+    value = 0.0
+    if l2 > 0:
+        value += 0.5 * l2 * float(l2_penalty(params)) * inv_w_sum
+    if l1 > 0:
+        value += l1 * float(sum(p.abs().sum() for p in params))
+    if feature_l1 > 0 and first_weight is not None:
+        value += feature_l1 * float(group_l1_penalty(first_weight))
+    return value
 
 
 @torch.no_grad()
@@ -115,37 +232,121 @@ def prox_l1_(
     """
     if l1 <= 0:
         return
+    rule = prox_step_rule(type(optimizer))
     wanted = {id(p) for p in params}
     for group in optimizer.param_groups:
         scaled_l1 = group["lr"] * l1
+        adam_params, roots = [], []
         for p in group["params"]:
             if id(p) not in wanted:
                 continue
-            root_v_hat = _adam_root_v_hat(optimizer, group, p)
-            if root_v_hat is not None:
-                threshold = root_v_hat.add_(group["eps"]).reciprocal_().mul_(scaled_l1)
-                # p - clamp(p, -t, t) = sign(p) * max(|p| - t, 0); where
-                # |p| <= t the clamp returns p itself, so the zero is exact.
-                p.sub_(torch.clamp(p, min=threshold.neg(), max=threshold))
-            else:
+            moment = rule(optimizer, group, p)
+            if moment is None:
                 p.sub_(p.clamp(-scaled_l1, scaled_l1))
+            else:
+                adam_params.append(p)
+                roots.append(_root_v_hat(*moment))
+        if adam_params:
+            _soft_threshold_(adam_params, roots, group["eps"], scaled_l1)
 
 
-def _adam_root_v_hat(optimizer, group, p):
-    """``sqrt(v_hat)`` of ``p`` as Adam/AdamW compute it, or None.
+def _root_v_hat(second_moment, bias_correction2):
+    """``sqrt(v_hat)`` as a new tensor."""
+    return second_moment.sqrt().div_(bias_correction2**0.5)
 
-    None when the optimizer keeps no second moments for ``p`` (SGD, or Adam
-    before its first step). With ``amsgrad`` the running maximum is what Adam
-    divides by. A tensor ``step`` (fused Adam) stays a tensor: no host sync
-    on a GPU. Returns a new tensor (callers may modify it in place).
+
+def _soft_threshold_(params, roots, eps, scaled_l1):
+    """``p -= clamp(p, -t, t)``, ``t = scaled_l1 / (root + eps)``, over lists.
+
+    ``p - clamp(p, -t, t) = sign(p) * max(|p| - t, 0)``; where ``|p| <= t``
+    the clamp returns ``p`` itself, so the zero is exact. One ``_foreach``
+    call per operation for all the weights: at small layer sizes the cost
+    is per operation, not per element. ``roots`` is overwritten.
+    """
+    torch._foreach_add_(roots, eps)
+    torch._foreach_reciprocal_(roots)
+    torch._foreach_mul_(roots, scaled_l1)
+    shrink = torch._foreach_minimum(params, roots)
+    torch._foreach_maximum_(shrink, torch._foreach_neg(roots))
+    torch._foreach_sub_(params, shrink)
+
+
+def _sgd_second_moment(optimizer, group, p):
+    """SGD: no per-entry scaling; the step size is ``lr``."""
+    return None
+
+
+def _adam_second_moment(optimizer, group, p):
+    """Adam/AdamW: ``(v, 1 - beta2**step)``, so that ``v_hat = v / (1 - beta2**step)``.
+
+    ``v`` is the second-moment estimate, or with ``amsgrad`` its running
+    maximum, which is what Adam divides by. A CPU tensor ``step`` (fused
+    Adam) is read as a float; elsewhere it stays a tensor (no host sync on a
+    GPU). None before Adam's first step (no state yet).
     """
     state = optimizer.state.get(p, {})
     if "exp_avg_sq" not in state:
         return None
     _, beta2 = group["betas"]
     second = state["max_exp_avg_sq"] if group.get("amsgrad") else state["exp_avg_sq"]
-    bias_correction2_sqrt = (1 - beta2 ** state["step"]) ** 0.5
-    return second.sqrt().div_(bias_correction2_sqrt)
+    step = state["step"]
+    if isinstance(step, torch.Tensor) and step.device.type == "cpu":
+        step = step.item()
+    return second, 1 - beta2**step
+
+
+#: Optimizer class -> ``rule(optimizer, param_group, param)``: ``(v,
+#: bias_correction2)``, the second moment the optimizer divides its step by
+#: as ``sqrt(v / bias_correction2) + eps``, or None (no scaling). The proximal
+#: steps' per-entry step size is ``lr / (sqrt(v_hat) + eps)``, or ``lr``.
+#: Exact classes only: a subclass may step differently, and optimizers not
+#: listed here are refused with ``l1``/``feature_l1``.
+PROX_STEP_RULES = {
+    torch.optim.SGD: _sgd_second_moment,
+    torch.optim.Adam: _adam_second_moment,
+    torch.optim.AdamW: _adam_second_moment,
+}
+
+
+def prox_step_rule(optimizer_class: type):
+    """The entry of :data:`PROX_STEP_RULES` for ``optimizer_class``.
+
+    Parameters
+    ----------
+    optimizer_class : type
+        A :class:`torch.optim.Optimizer` subclass.
+
+    Returns
+    -------
+    rule : callable
+        ``rule(optimizer, param_group, param)``: the root second moment the
+        optimizer divides by, or None.
+
+    Raises
+    ------
+    ValueError
+        For an optimizer without a rule: its proximal threshold is unknown.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_reg.penalties import prox_step_rule
+    >>> prox_step_rule(torch.optim.Adam).__name__
+    '_adam_second_moment'
+    >>> prox_step_rule(torch.optim.RMSprop)
+    Traceback (most recent call last):
+    ...
+    ValueError: l1 and feature_l1 need the proximal step size of the optimizer, ...
+    """
+    rule = PROX_STEP_RULES.get(optimizer_class)
+    if rule is None:
+        raise ValueError(
+            "l1 and feature_l1 need the proximal step size of the optimizer, "
+            f"which is known for {', '.join(c.__name__ for c in PROX_STEP_RULES)} "
+            f"only; got {optimizer_class.__name__}. Use optimizer='adam', 'adamw' "
+            "or 'sgd', or l1=0 and feature_l1=0."
+        )
+    return rule
 
 
 def group_l1_penalty(weight: torch.Tensor) -> torch.Tensor:
@@ -229,15 +430,18 @@ def prox_group_l1_(
     """
     if strength <= 0:
         return
+    rule = prox_step_rule(type(optimizer))
     for group in optimizer.param_groups:
         if not any(p is weight for p in group["params"]):
             continue
-        root_v_hat = _adam_root_v_hat(optimizer, group, weight)
+        moment = rule(optimizer, group, weight)
         scaled = group["lr"] * strength
-        if root_v_hat is None:
+        if moment is None:
             threshold = scaled
         else:
-            rms = root_v_hat.pow_(2).mean(dim=0).sqrt_()
+            # sqrt(mean_i v_hat[i, j]): the column's root-mean-square.
+            second, bias_correction2 = moment
+            rms = second.mean(dim=0).div_(bias_correction2).sqrt_()
             threshold = rms.add_(group["eps"]).reciprocal_().mul_(scaled)
         norms = torch.linalg.vector_norm(weight, dim=0)
         # 1 - t / ||w||: -inf for a zero column, clamped to 0 (exact zeros).

@@ -1,9 +1,18 @@
 """The penalty functions of sk_reg.penalties, against hand computations."""
 
+import numpy as np
 import pytest
 import torch
 
-from sk_reg.penalties import group_l1_penalty, prox_group_l1_, prox_l1_
+from sk_reg.penalties import (
+    PROX_STEP_RULES,
+    add_l2_gradient_,
+    group_l1_penalty,
+    l2_penalty,
+    penalized_parameters,
+    prox_group_l1_,
+    prox_l1_,
+)
 
 
 def _stepped(optimizer_cls, weight, **kwargs):
@@ -99,3 +108,68 @@ def test_prox_l1_amsgrad_divides_by_the_running_maximum():
     prox_l1_([w], opt, l1=0.01)
     expected = before.sign() * (before.abs() - t).clamp(min=0)
     torch.testing.assert_close(w.data, expected, rtol=1e-4, atol=0)
+
+
+# -- one home per penalty: the trained objective is the logged one ------------
+@pytest.mark.parametrize("weighted", [False, True])
+def test_logged_objective_is_the_trained_one(weighted):
+    """train_objective = rows-weighted mean over batches of the batch objective
+    ``sum w loss / sum w + 0.5 * l2 * ||W||^2 / sum w`` (+ the L1 terms)."""
+    from sk_reg import RegularizedNetClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(47, 4), np.arange(47) % 3
+    w = rng.uniform(0.1, 3.0, len(X)) if weighted else None
+    clf = RegularizedNetClassifier(
+        (5,), l2=2.0, l1=1e-3, feature_l1=1e-3, batch_size=10, max_iter=1,
+        shuffle=False, learning_rate_init=1e-12, random_state=0,
+    )  # fmt: skip
+    clf.fit(X, y, sample_weight=w)
+    net = clf.net_
+    weights = penalized_parameters(net.module_)
+    with torch.no_grad():
+        per_row = net.criterion_(
+            net.module_.eval()(torch.from_numpy(X)), torch.from_numpy(y)
+        )
+    per_row = per_row.numpy()
+    sw = np.ones(len(X)) if w is None else w
+    sq = float(l2_penalty(weights).detach())
+    total = 0.0
+    for start in range(0, len(X), 10):
+        rows = slice(start, start + 10)
+        w_sum = sw[rows].sum()
+        batch = (sw[rows] * per_row[rows]).sum() / w_sum + 0.5 * 2.0 * sq / w_sum
+        total += len(per_row[rows]) * batch
+    with torch.no_grad():
+        expected = total / len(X) + 1e-3 * float(sum(p.abs().sum() for p in weights))
+        expected += 1e-3 * float(group_l1_penalty(weights[0]))
+    assert net.history[-1, "train_objective"] == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("w_sum", [4.0, torch.tensor(4.0, dtype=torch.float64)])
+def test_l2_gradient_is_the_gradient_of_the_l2_term(w_sum):
+    w = torch.nn.Parameter(torch.randn(3, 2, dtype=torch.float64))
+    term = 0.5 * 0.7 * l2_penalty([w]) / w_sum
+    (expected,) = torch.autograd.grad(term, w)
+    w.grad = None
+    add_l2_gradient_([w], 0.7, w_sum)
+    torch.testing.assert_close(w.grad, expected)
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.RMSprop, torch.optim.Adagrad])
+@pytest.mark.parametrize("penalty", ["l1", "feature_l1"])
+def test_l1_refuses_optimizers_without_a_step_rule(optimizer, penalty):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from sk_reg import RegularizedNetClassifier
+
+    X, y = np.random.RandomState(0).randn(20, 3), np.arange(20) % 2
+    clf = RegularizedNetClassifier((4,), optimizer=optimizer, **{penalty: 0.01})
+    with pytest.raises(InvalidParameterError, match=f"got {optimizer.__name__}"):
+        clf.fit(X, y)
+    assert set(PROX_STEP_RULES) == {
+        torch.optim.SGD,
+        torch.optim.Adam,
+        torch.optim.AdamW,
+    }
+    clf.set_params(**{penalty: 0.0}, max_iter=2).fit(X, y)  # fine without

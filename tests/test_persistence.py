@@ -45,7 +45,7 @@ def saved_clf(clf_frame, tmp_path_factory):
     X, y = clf_frame
     clf = RegularizedNetClassifier(
         **FAST,
-        l1=1e-3,
+        l2=1e-3,  # not l1: RMSprop has no proximal step-size rule
         dropout=0.1,
         label_smoothing=0.1,
         early_stopping=True,

@@ -1,10 +1,13 @@
-"""Thread use: fitting never changes torch's process-wide thread count.
+"""Thread use: small steps run on one thread; the process's count is restored.
 
 torch's intra-op thread pool belongs to the process, like numpy's BLAS pool.
-The estimators leave it alone: whoever owns the process sets it. Parallel
-searches need nothing from them, because joblib's loky workers start with
-``cpu_count() // n_jobs`` threads (and Dask's with one), so ``n_jobs`` fits
-never run more threads than there are cores. See benchmarks/README.md.
+The estimators leave its setting as they found it; while a fit or a prediction
+whose steps are too small to split runs (under ``SMALL_STEP_FLOPS``), they
+use one thread, because spare threads only spin on a busy machine (measured
+in benchmarks/README.md). Parallel searches need nothing more, because
+joblib's loky workers start with ``cpu_count() // n_jobs`` threads (and
+Dask's with one), so ``n_jobs`` fits never run more threads than there are
+cores.
 """
 
 import os
@@ -14,8 +17,9 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 
-from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor, _net
 
 TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 
@@ -67,3 +71,21 @@ def test_grid_search_workers_do_not_oversubscribe():
     expected = os.environ.get("OMP_NUM_THREADS")
     expected = int(expected) if expected else max(os.cpu_count() // n_jobs, 1)
     assert set(threads) == {expected}
+
+
+class _ThreadsSeen(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        self.seen = torch.get_num_threads()
+
+
+@pytest.mark.parametrize("threshold, expected", [(_net.SMALL_STEP_FLOPS, 1), (0, 2)])
+def test_small_steps_train_on_one_thread(
+    torch_threads, monkeypatch, threshold, expected
+):
+    monkeypatch.setattr(_net, "SMALL_STEP_FLOPS", threshold)
+    torch_threads(2)
+    X, y = make_classification(60, 4, random_state=0)
+    seen = _ThreadsSeen()
+    RegularizedNetClassifier(**TINY, callbacks=[("seen", seen)]).fit(X, y)
+    assert seen.seen == expected
+    assert torch.get_num_threads() == 2

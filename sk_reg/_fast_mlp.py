@@ -1,0 +1,131 @@
+"""A hand-written backward pass for plain multilayer perceptrons.
+
+At MLPClassifier's default sizes (100 hidden units, 200-row batches) a CPU
+training step is dominated by per-operation overhead, not arithmetic: the
+autograd graph, the engine, module calls. For an :class:`torch.nn.Sequential`
+made only of linear layers, element-wise activations and sk_reg's
+:class:`~sk_reg.modules.Dropout`, the forward pass runs without a graph and
+the gradients are written straight into ``param.grad``, as MLPClassifier does
+in numpy. Only the loss (any of :mod:`sk_reg._losses`, with sample weights,
+label smoothing or soft targets) goes through autograd, on the outputs alone.
+
+The activations' backward uses the same ATen kernels autograd uses, so the
+gradients equal autograd's up to the order of floating point sums.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._sparse import CSRLinear, is_csr
+from .modules import Dropout
+
+_threshold_backward = torch.ops.aten.threshold_backward.default
+
+
+def _relu_backward(grad, out):
+    return _threshold_backward(grad, out, 0)
+
+
+# Layer type -> (forward, backward from the grad and the forward's output).
+_ACTIVATIONS = {
+    nn.ReLU: (torch.relu, _relu_backward),
+    nn.Tanh: (torch.tanh, torch.ops.aten.tanh_backward.default),
+    nn.Sigmoid: (torch.sigmoid, torch.ops.aten.sigmoid_backward.default),
+    nn.Identity: (None, None),
+}
+_LINEAR, _ACTIVATION, _DROPOUT = range(3)
+
+
+def _has_hooks(layer):
+    return bool(
+        layer._forward_hooks
+        or layer._forward_pre_hooks
+        or layer._backward_hooks
+        or getattr(layer, "_backward_pre_hooks", None)
+    )
+
+
+def mlp_plan(module):
+    """The layers of ``module`` as ``(kind, layer)`` steps, or None.
+
+    None unless ``module`` is exactly an ``nn.Sequential`` of ``nn.Linear``
+    (or :class:`~sk_reg.modules.CSRLinear`), ReLU/Tanh/Sigmoid/Identity and
+    sk_reg ``Dropout`` layers (exact types: a subclass may change the maths),
+    without hooks, every parameter trainable.
+    """
+    if type(module) is not nn.Sequential or _has_hooks(module) or not len(module):
+        return None
+    if not all(p.requires_grad for p in module.parameters()):
+        return None
+    steps = []
+    for layer in module:
+        kind = type(layer)
+        if _has_hooks(layer):
+            return None
+        if kind in (nn.Linear, CSRLinear) and layer.bias is not None:
+            steps.append((_LINEAR, layer))
+        elif kind in _ACTIVATIONS:
+            if _ACTIVATIONS[kind][0] is not None:
+                steps.append((_ACTIVATION, kind))
+        elif kind is Dropout:
+            steps.append((_DROPOUT, layer))
+        else:
+            return None
+    return steps if steps[0][0] == _LINEAR else None
+
+
+def applies(plan, X):
+    """Whether the hand-written step can train on the batch ``X``."""
+    return plan is not None and X.device.type == "cpu" and not is_csr(X)
+
+
+def predict(plan, X):
+    """Eval-mode forward of the planned layers (dropout is the identity)."""
+    h = X
+    for kind, step in plan:
+        if kind == _LINEAR:
+            h = F.linear(h, step.weight, step.bias)
+        elif kind == _ACTIVATION:
+            h = _ACTIVATIONS[step][0](h)
+    return h
+
+
+def forward_backward(plan, X, y, w, loss):
+    """Forward ``X``, then write the gradients of the batch loss into ``.grad``.
+
+    ``loss`` is one of :mod:`sk_reg._losses`; returns ``(outputs, loss,
+    weight sum)`` as its ``batch_loss_and_grad``. Dropout masks are drawn as
+    training-mode ``Dropout.forward`` draws them.
+    """
+    saved = []
+    h = X
+    with torch.no_grad():  # the loss's autograd fallback re-enables grad
+        for kind, step in plan:
+            if kind == _LINEAR:
+                saved.append(h)
+                h = F.linear(h, step.weight, step.bias)
+            elif kind == _ACTIVATION:
+                h = _ACTIVATIONS[step][0](h)
+                saved.append(h)
+            else:
+                mask = step.training_mask(h)
+                if mask is None:  # torch's own dropout: keep its mask
+                    mask = F.dropout(torch.ones_like(h), step.p, True)
+                h = h * mask
+                saved.append(mask)
+        value, w_sum, grad = loss.batch_loss_and_grad(h, y, w)
+        for i in range(len(plan) - 1, -1, -1):
+            kind, step = plan[i]
+            if kind == _LINEAR:
+                step.weight.grad = grad.t().mm(saved[i])
+                step.bias.grad = grad.sum(0)
+                if i:
+                    grad = grad.mm(step.weight)
+            elif kind == _ACTIVATION:
+                grad = _ACTIVATIONS[step][1](grad, saved[i])
+            else:
+                grad = grad * saved[i]
+    return h, value, w_sum

@@ -1,0 +1,94 @@
+"""Fused Adam/AdamW steps without ``Optimizer.step``'s Python layers.
+
+At MLPClassifier's default sizes the fused Adam kernel itself takes about a
+third of ``optimizer.step()``; the rest is the step's wrappers (profiler
+record, hooks, grad mode, ``_init_group``, grouping by device). For the
+plain case, :func:`step` calls the same kernel on the same tensors as
+``torch.optim.Adam(fused=True).step()`` does, so the update is identical;
+anything unusual goes through ``optimizer.step()``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.optim import optimizer as _optimizer_module
+
+_FUSED = {torch.optim.Adam, torch.optim.AdamW}
+
+
+def _hooked(optimizer):
+    return bool(
+        optimizer._optimizer_step_pre_hooks
+        or optimizer._optimizer_step_post_hooks
+        or _optimizer_module._global_optimizer_pre_hooks
+        or _optimizer_module._global_optimizer_post_hooks
+    )
+
+
+def _plain_group(group):
+    return (
+        group.get("fused")
+        and not group.get("differentiable")
+        and not group.get("capturable")
+        and not isinstance(group["lr"], torch.Tensor)
+    )
+
+
+def can_step(optimizer):
+    """Whether :func:`step` applies: fused Adam/AdamW on the CPU, past its
+    first step (state exists for every parameter), no hooks."""
+    if type(optimizer) not in _FUSED or _hooked(optimizer):
+        return False
+    for group in optimizer.param_groups:
+        if not _plain_group(group):
+            return False
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            if not state or p.device.type != "cpu" or p.is_complex():
+                return False
+    return True
+
+
+@torch.no_grad()
+def step(optimizer):
+    """One Adam/AdamW update of the parameters that have a gradient.
+
+    Call only when :func:`can_step` is true and after the gradients are set.
+    """
+    for group in optimizer.param_groups:
+        params, grads, avgs, sqs, maxs, steps = [], [], [], [], [], []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = optimizer.state[p]
+            params.append(p)
+            grads.append(p.grad)
+            avgs.append(state["exp_avg"])
+            sqs.append(state["exp_avg_sq"])
+            if group["amsgrad"]:
+                maxs.append(state["max_exp_avg_sq"])
+            steps.append(state["step"])
+        if not params:
+            continue
+        beta1, beta2 = group["betas"]
+        torch._foreach_add_(steps, 1)
+        kernel = (
+            torch._fused_adamw_
+            if group.get("decoupled_weight_decay")
+            else torch._fused_adam_
+        )
+        kernel(
+            params,
+            grads,
+            avgs,
+            sqs,
+            maxs,
+            steps,
+            amsgrad=group["amsgrad"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+        )
