@@ -93,7 +93,7 @@ def predict(plan, X):
     return h
 
 
-def forward_backward(plan, X, y, w, loss):
+def forward_backward(plan, X, y, sw, loss):
     """Forward ``X``, then write the gradients of the batch loss into ``.grad``.
 
     ``loss`` is one of :mod:`sk_reg._losses`; returns ``(outputs, loss,
@@ -116,7 +116,7 @@ def forward_backward(plan, X, y, w, loss):
                     mask = F.dropout(torch.ones_like(h), step.p, True)
                 h = h * mask
                 saved.append(mask)
-        value, w_sum, grad = loss.batch_loss_and_grad(h, y, w)
+        value, sw_sum, grad = loss.batch_loss_and_grad(h, y, sw)
         for i in range(len(plan) - 1, -1, -1):
             kind, step = plan[i]
             if kind == _LINEAR:
@@ -128,4 +128,4 @@ def forward_backward(plan, X, y, w, loss):
                 grad = _ACTIVATIONS[step][1](grad, saved[i])
             else:
                 grad = grad * saved[i]
-    return h, value, w_sum
+    return h, value, sw_sum

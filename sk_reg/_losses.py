@@ -31,15 +31,15 @@ class _Loss(nn.Module):
     def predict(self, raw: torch.Tensor) -> torch.Tensor:
         return raw
 
-    def batch_loss(self, raw, y, w=None):
+    def batch_loss(self, raw, y, sw=None):
         """``(loss, weight sum)``: the (sample-weighted) mean of the rows' losses."""
         per_row = self(raw, y)
-        if w is None:
+        if sw is None:
             return per_row.mean(), float(len(per_row))
-        w_sum = w.sum()
-        return (per_row * w).sum() / w_sum, w_sum
+        sw_sum = sw.sum()
+        return (per_row * sw).sum() / sw_sum, sw_sum
 
-    def batch_loss_and_grad(self, raw, y, w=None):
+    def batch_loss_and_grad(self, raw, y, sw=None):
         """``(loss, weight sum, d loss / d raw)`` of :meth:`batch_loss`, detached.
 
         Losses with a closed-form gradient (:meth:`_rows_and_grad`) skip
@@ -49,16 +49,16 @@ class _Loss(nn.Module):
         if rows is None:
             raw = raw.detach().requires_grad_()
             with torch.enable_grad():
-                loss, w_sum = self.batch_loss(raw, y, w)
+                loss, sw_sum = self.batch_loss(raw, y, sw)
             (grad,) = torch.autograd.grad(loss, raw)
-            return loss.detach(), w_sum, grad
+            return loss.detach(), sw_sum, grad
         per_row, grad = rows
-        if w is None:
+        if sw is None:
             n = float(len(per_row))
             return per_row.mean(), n, grad.div_(n)
-        w_sum = w.sum()
-        scale = w / w_sum
-        return per_row.mul(scale).sum(), w_sum, grad.mul_(scale[:, None])
+        sw_sum = sw.sum()
+        scale = sw / sw_sum
+        return per_row.mul(scale).sum(), sw_sum, grad.mul_(scale[:, None])
 
     def _rows_and_grad(self, raw, y):
         """Per-row losses and their gradients, or None (autograd)."""

@@ -34,10 +34,10 @@ from .penalties import (
 class _TensorDataset(torch.utils.data.Dataset):
     """``X``, targets and sample weights as tensors, optionally a row subset."""
 
-    def __init__(self, X, y=None, w=None, indices=None):
+    def __init__(self, X, y=None, sw=None, indices=None):
         self.X = X
         self.y = y
-        self.w = w
+        self.sw = sw
         self.indices = indices
 
     def __len__(self):
@@ -48,9 +48,9 @@ class _TensorDataset(torch.utils.data.Dataset):
         return self.X[rows], self.y[rows]
 
     def rows(self, indices=None):
-        """``(X, y, w)`` of the given rows (all rows for None)."""
+        """``(X, y, sw)`` of the given rows (all rows for None)."""
         if indices is None:
-            return self.X, self.y, self.w
+            return self.X, self.y, self.sw
         X = (
             csr_rows(self.X, indices)
             if is_csr(self.X)
@@ -60,7 +60,7 @@ class _TensorDataset(torch.utils.data.Dataset):
             X,
             *(
                 None if t is None else t.index_select(0, indices)
-                for t in (self.y, self.w)
+                for t in (self.y, self.sw)
             ),
         )
 
@@ -68,11 +68,11 @@ class _TensorDataset(torch.utils.data.Dataset):
         indices = torch.as_tensor(indices, dtype=torch.long)
         if self.indices is not None:
             indices = self.indices[indices]
-        return _TensorDataset(self.X, self.y, self.w, indices.to(self.X.device))
+        return _TensorDataset(self.X, self.y, self.sw, indices.to(self.X.device))
 
 
 class _SliceIterator:
-    """Yield ``(X, y, w)`` batches as slices (or gathers) of the tensors.
+    """Yield ``(X, y, sw)`` batches as slices (or gathers) of the tensors.
 
     A CSR ``X`` gives CSR batches, densified when ``densify`` is set (modules
     other than the built-in MLP).
@@ -103,7 +103,7 @@ class _SliceIterator:
                 yield (
                     ds.X[rows],
                     None if ds.y is None else ds.y[rows],
-                    None if ds.w is None else ds.w[rows],
+                    None if ds.sw is None else ds.sw[rows],
                 )
             else:
                 # index_select: ~3x cheaper than advanced indexing on the CPU.
@@ -111,7 +111,7 @@ class _SliceIterator:
                 yield (
                     ds.X.index_select(0, rows),
                     None if ds.y is None else ds.y.index_select(0, rows),
-                    None if ds.w is None else ds.w.index_select(0, rows),
+                    None if ds.sw is None else ds.sw.index_select(0, rows),
                 )
 
     def _csr_batches(self, order):
@@ -124,7 +124,7 @@ class _SliceIterator:
             yield (
                 Xb.to_dense() if self.densify else Xb,
                 None if ds.y is None else ds.y.index_select(0, rows),
-                None if ds.w is None else ds.w.index_select(0, rows),
+                None if ds.sw is None else ds.sw.index_select(0, rows),
             )
 
 
@@ -435,14 +435,14 @@ class _RegularizedNet(NeuralNet):
         pass
 
     # training step -----------------------------------------------------
-    def _batch_loss(self, y_pred, y_true, w):
+    def _batch_loss(self, y_pred, y_true, sw):
         # criterion_ is one of sk_reg._losses.
-        return self.criterion_.batch_loss(y_pred, y_true, w)
+        return self.criterion_.batch_loss(y_pred, y_true, sw)
 
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # module.train() recurses in Python
             self._set_training(True)
-        Xb, yb, wb = batch
+        Xb, yb, swb = batch
         if self.augment is not None:
             if is_csr(Xb) and not self.augment.takes_csr:
                 Xb = Xb.to_dense()
@@ -450,15 +450,15 @@ class _RegularizedNet(NeuralNet):
                 yb = self.criterion_.soft_targets(yb, self.n_outputs, Xb.dtype)
             Xb, yb = self.augment(Xb, yb)
         if _fast_mlp.applies(self.fast_plan_, Xb):
-            y_pred, data_loss, w_sum = _fast_mlp.forward_backward(
-                self.fast_plan_, Xb, yb, wb, self.criterion_
+            y_pred, data_loss, sw_sum = _fast_mlp.forward_backward(
+                self.fast_plan_, Xb, yb, swb, self.criterion_
             )
         else:
             y_pred = self.module_(Xb)
-            data_loss, w_sum = self._batch_loss(y_pred, yb, wb)
+            data_loss, sw_sum = self._batch_loss(y_pred, yb, swb)
             data_loss.backward()
-        add_l2_gradient_(self.penalized_, self.l2, w_sum)
-        return {"loss": data_loss.detach(), "y_pred": y_pred, "w_sum": w_sum}
+        add_l2_gradient_(self.penalized_, self.l2, sw_sum)
+        return {"loss": data_loss.detach(), "y_pred": y_pred, "sw_sum": sw_sum}
 
     def _lean_train_step(self, batch, **fit_params):
         """skorch's ``train_step`` without its per-batch notification."""
@@ -499,10 +499,10 @@ class _RegularizedNet(NeuralNet):
     def validation_step(self, batch, **fit_params):
         if self.module_.training:
             self._set_training(False)
-        Xb, yb, wb = batch
+        Xb, yb, swb = batch
         with torch.no_grad():
             y_pred = self.module_(Xb)
-            loss, _ = self._batch_loss(y_pred, yb, wb)
+            loss, _ = self._batch_loss(y_pred, yb, swb)
         return {"loss": loss, "y_pred": y_pred}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -512,7 +512,7 @@ class _RegularizedNet(NeuralNet):
             return
         total = None
         n_rows = 0
-        inv_w_sum = 0.0  # sum over batches of rows / weight sum (L2 term)
+        inv_sw_sum = 0.0  # sum over batches of rows / weight sum (L2 term)
         scorer = None
         if not training and self.score_validation:
             scorer = _ValidationScorer(self.criterion_)
@@ -528,7 +528,7 @@ class _RegularizedNet(NeuralNet):
                 total.add_(step["loss"].detach(), alpha=bs)
             n_rows += bs
             if training:
-                inv_w_sum = inv_w_sum + bs / step["w_sum"]
+                inv_sw_sum = inv_sw_sum + bs / step["sw_sum"]
             if scorer is not None:
                 scorer.update(step["y_pred"], batch[1], batch[2])
             if hooks:
@@ -544,7 +544,7 @@ class _RegularizedNet(NeuralNet):
             self.history.record(
                 "train_objective",
                 self.history[-1, "train_loss"]
-                + self._penalty(float(inv_w_sum) / n_rows),
+                + self._penalty(float(inv_sw_sum) / n_rows),
             )
         if scorer is not None:
             self.history.record("valid_score", scorer.result())
@@ -554,14 +554,14 @@ class _RegularizedNet(NeuralNet):
         self.history.record_batch(prefix + "_loss", float(step["loss"]))
         self.history.record_batch(prefix + "_batch_size", n_rows)
 
-    def _penalty(self, inv_w_sum):
+    def _penalty(self, inv_sw_sum):
         return penalty_objective(
             self.penalized_,
             self.feature_weight_,
             l1=self.l1,
             l2=self.l2,
             feature_l1=self.feature_l1,
-            inv_w_sum=inv_w_sum,
+            inv_sw_sum=inv_sw_sum,
         )
 
     # prediction --------------------------------------------------------
@@ -615,23 +615,23 @@ class _ValidationScorer:
         self.loss = loss
         self.sums = None
 
-    def update(self, y_pred, y, w):
-        if w is None:
-            w = torch.ones(len(y), dtype=y_pred.dtype, device=y_pred.device)
+    def update(self, y_pred, y, sw):
+        if sw is None:
+            sw = torch.ones(len(y), dtype=y_pred.dtype, device=y_pred.device)
         y_pred = self.loss.predict(y_pred)
         if self.loss.score_kind == "accuracy":
             correct = y_pred == y
             if correct.dim() > 1:  # multilabel: every label right
                 correct = correct.all(dim=1)
-            sums = torch.stack([(w * correct.to(w.dtype)).sum(), w.sum()])
+            sums = torch.stack([(sw * correct.to(sw.dtype)).sum(), sw.sum()])
         else:
-            wc = w[:, None]
+            swc = sw[:, None]
             sums = torch.stack(
                 [
-                    (wc * (y - y_pred).pow(2)).sum(0),
-                    (wc * y).sum(0),
-                    (wc * y.pow(2)).sum(0),
-                    w.sum().expand(y.shape[1]),
+                    (swc * (y - y_pred).pow(2)).sum(0),
+                    (swc * y).sum(0),
+                    (swc * y.pow(2)).sum(0),
+                    sw.sum().expand(y.shape[1]),
                 ]
             )
         self.sums = sums if self.sums is None else self.sums + sums

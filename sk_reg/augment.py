@@ -474,15 +474,15 @@ def _affine(
     (bilinear, zeros outside the image). The rotation is done in pixel units,
     so non-square images are not sheared.
     """
-    n, _, h, w = X.shape
+    n, _, height, width = X.shape
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     # affine_grid maps each output location to the input location it samples,
-    # in coordinates normalised to [-1, 1] per axis; the h / w factors turn a
+    # in coordinates normalised to [-1, 1] per axis; the height / width factors turn a
     # pixel-space rotation into those coordinates.
     linear = torch.stack(
         [
-            torch.stack([cos, -sin * (h / w)], dim=1),
-            torch.stack([sin * (w / h), cos], dim=1),
+            torch.stack([cos, -sin * (height / width)], dim=1),
+            torch.stack([sin * (width / height), cos], dim=1),
         ],
         dim=1,
     )
@@ -690,16 +690,16 @@ class RandomShift(RandomAffine):
 
 
 def _box_masks(
-    n: int, h: int, w: int, box_h: int, box_w: int, device: torch.device
+    n: int, height: int, width: int, box_h: int, box_w: int, device: torch.device
 ) -> torch.Tensor:
-    """Boolean masks ``(n, h, w)`` of boxes of ``box_h x box_w`` pixels (int
+    """Boolean masks ``(n, height, width)`` of boxes of ``box_h x box_w`` pixels (int
     tensors ``(n,)``), centred on uniformly drawn pixels and clipped at the
     image border."""
-    cy = (torch.rand(n, device=device) * h).long()
-    cx = (torch.rand(n, device=device) * w).long()
+    cy = (torch.rand(n, device=device) * height).long()
+    cx = (torch.rand(n, device=device) * width).long()
     top, left = cy - box_h // 2, cx - box_w // 2
-    rows = torch.arange(h, device=device)
-    cols = torch.arange(w, device=device)
+    rows = torch.arange(height, device=device)
+    cols = torch.arange(width, device=device)
     in_rows = (rows >= top[:, None]) & (rows < (top + box_h)[:, None])
     in_cols = (cols >= left[:, None]) & (cols < (left + box_w)[:, None])
     return in_rows[:, :, None] & in_cols[:, None, :]
@@ -751,10 +751,10 @@ class Cutout(_ImageAugmentation):
     def _transform(
         self, X: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        n, _, h, w = X.shape
-        box_h = torch.full((n,), round(self.size * h), device=X.device)
-        box_w = torch.full((n,), round(self.size * w), device=X.device)
-        mask = _box_masks(n, h, w, box_h, box_w, X.device)
+        n, _, height, width = X.shape
+        box_h = torch.full((n,), round(self.size * height), device=X.device)
+        box_w = torch.full((n,), round(self.size * width), device=X.device)
+        mask = _box_masks(n, height, width, box_h, box_w, X.device)
         return X.masked_fill(mask[:, None], float(self.value)), y
 
 
@@ -811,14 +811,14 @@ class CutMix(_ImageAugmentation):
     def _transform(
         self, X: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        n, _, h, w = X.shape
+        n, _, height, width = X.shape
         lam, perm = _draw_pairs(X, self.alpha)
         side = torch.sqrt(1 - lam)
-        box_h = (side * h).round().long()
-        box_w = (side * w).round().long()
-        mask = _box_masks(n, h, w, box_h, box_w, X.device)
+        box_h = (side * height).round().long()
+        box_w = (side * width).round().long()
+        mask = _box_masks(n, height, width, box_h, box_w, X.device)
         X = torch.where(mask[:, None], X[perm], X)
-        area = mask.sum(dim=(1, 2)).to(X.dtype) / (h * w)
+        area = mask.sum(dim=(1, 2)).to(X.dtype) / (height * width)
         return X, _mix(y, y[perm], 1 - area)
 
 

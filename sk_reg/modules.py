@@ -395,18 +395,18 @@ class ConvNet(BaseEstimator):
                 f"got {self.channels!r}."
             )
         shape = resolve_input_shape(input_shape, n_features)
-        c, h, w = shape
+        n_channels, height, width = shape
         act = _ACTIVATIONS[self.activation]
         blocks: list[nn.Module] = []
-        for width in self.channels:
-            conv = nn.Conv2d(c, int(width), self.kernel_size, padding="same")
+        for n_out in self.channels:
+            conv = nn.Conv2d(n_channels, int(n_out), self.kernel_size, padding="same")
             blocks += [conv, act()]
-            pool = (2 if h >= 2 else 1, 2 if w >= 2 else 1)
+            pool = (2 if height >= 2 else 1, 2 if width >= 2 else 1)
             if pool != (1, 1):
                 blocks.append(nn.MaxPool2d(pool))
-            c, h, w = int(width), h // pool[0], w // pool[1]
+            n_channels, height, width = int(n_out), height // pool[0], width // pool[1]
         head: list[nn.Module] = [nn.Flatten()]
-        n_in = c * h * w
+        n_in = n_channels * height * width
         if self.hidden > 0:
             head += [Dropout(dropout)] if dropout > 0 else []
             head += [nn.Linear(n_in, int(self.hidden)), act()]
@@ -443,12 +443,12 @@ def _check_module_param(module):
 def _check_hidden_layer_sizes(sizes):
     """``sizes`` as a tuple of positive ints (an int is one layer)."""
     as_tuple = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-    if not all(isinstance(w, Integral) and w > 0 for w in as_tuple):
+    if not all(isinstance(size, Integral) and size > 0 for size in as_tuple):
         raise InvalidParameterError(
             "The 'hidden_layer_sizes' parameter must contain positive integers "
             f"only; got {sizes!r}."
         )
-    return tuple(int(w) for w in as_tuple)
+    return tuple(int(size) for size in as_tuple)
 
 
 def _instantiate_module(module, n_features, n_outputs, *, dropout=0.0, **context):

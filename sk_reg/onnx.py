@@ -155,8 +155,10 @@ def _emit_layers(scope, container, layers, x, onnx_type):
     for layer in layers:
         out = scope.get_unique_variable_name("h")
         if isinstance(layer, nn.Linear):
-            w = _add_array(scope, container, "W", layer.weight.detach().cpu().numpy())
-            inputs = [x, w]
+            weight = _add_array(
+                scope, container, "W", layer.weight.detach().cpu().numpy()
+            )
+            inputs = [x, weight]
             if layer.bias is not None:
                 inputs.append(
                     _add_array(scope, container, "b", layer.bias.detach().cpu().numpy())

@@ -3,7 +3,7 @@
 Only *weights* are penalised (parameters with two or more dimensions:
 linear and convolution kernels); biases and normalisation parameters are not.
 
-- L2: the batch objective adds ``0.5 * l2 * sum ||W||^2 / w_sum`` (``w_sum``:
+- L2: the batch objective adds ``0.5 * l2 * sum ||W||^2 / sw_sum`` (``sw_sum``:
   the batch's sample-weight sum, its row count without sample weights), as
   :class:`~sklearn.neural_network.MLPClassifier` scales ``alpha``. Training
   adds its gradient (:func:`add_l2_gradient_`); the logged objective adds
@@ -61,7 +61,7 @@ def penalized_parameters(module: nn.Module) -> list[torch.nn.Parameter]:
 def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """Sum of squared entries, ``sum_W ||W||_F^2``.
 
-    The L2 objective term is ``0.5 * l2 * l2_penalty(weights) / w_sum`` (see
+    The L2 objective term is ``0.5 * l2 * l2_penalty(weights) / sw_sum`` (see
     the module docstring); training adds its gradient with
     :func:`add_l2_gradient_`.
 
@@ -88,12 +88,12 @@ def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
 
 @torch.no_grad()
 def add_l2_gradient_(
-    params: list[torch.Tensor], l2: float, w_sum: float | torch.Tensor
+    params: list[torch.Tensor], l2: float, sw_sum: float | torch.Tensor
 ) -> None:
-    """Add the gradient of ``0.5 * l2 * sum ||W||^2 / w_sum`` to ``.grad``.
+    """Add the gradient of ``0.5 * l2 * sum ||W||^2 / sw_sum`` to ``.grad``.
 
     The training half of the L2 penalty (the objective half is
-    :func:`penalty_objective`): ``W.grad += l2 * W / w_sum``, without an
+    :func:`penalty_objective`): ``W.grad += l2 * W / sw_sum``, without an
     autograd graph for the term.
 
     Parameters
@@ -104,7 +104,7 @@ def add_l2_gradient_(
     l2 : float
         The L2 strength.
 
-    w_sum : float or scalar torch.Tensor
+    sw_sum : float or scalar torch.Tensor
         The batch's sample-weight sum (its row count without sample weights).
         A tensor stays on its device: no host sync.
 
@@ -112,10 +112,10 @@ def add_l2_gradient_(
     --------
     >>> import torch
     >>> from sk_reg.penalties import add_l2_gradient_
-    >>> w = torch.nn.Parameter(torch.tensor([[1.0, -2.0]]))
-    >>> w.grad = torch.zeros_like(w)
-    >>> add_l2_gradient_([w], l2=0.5, w_sum=2.0)
-    >>> w.grad
+    >>> weight = torch.nn.Parameter(torch.tensor([[1.0, -2.0]]))
+    >>> weight.grad = torch.zeros_like(weight)
+    >>> add_l2_gradient_([weight], l2=0.5, sw_sum=2.0)
+    >>> weight.grad
     tensor([[ 0.2500, -0.5000]])
     """
     if l2 <= 0 or not params:
@@ -124,10 +124,10 @@ def add_l2_gradient_(
         if p.grad is None:
             p.grad = torch.zeros_like(p)
     grads = [p.grad for p in params]
-    if isinstance(w_sum, torch.Tensor):
-        torch._foreach_add_(grads, torch._foreach_mul(params, l2 / w_sum))
+    if isinstance(sw_sum, torch.Tensor):
+        torch._foreach_add_(grads, torch._foreach_mul(params, l2 / sw_sum))
     else:
-        torch._foreach_add_(grads, params, alpha=l2 / w_sum)
+        torch._foreach_add_(grads, params, alpha=l2 / sw_sum)
 
 
 @torch.no_grad()
@@ -138,12 +138,12 @@ def penalty_objective(
     l1: float = 0.0,
     l2: float = 0.0,
     feature_l1: float = 0.0,
-    inv_w_sum: float = 1.0,
+    inv_sw_sum: float = 1.0,
 ) -> float:
     """The penalties' part of the objective that training minimises.
 
-    ``0.5 * l2 * sum ||W||^2 * inv_w_sum + l1 * sum |W| + feature_l1 *
-    sum_j ||first_weight[:, j]||``. ``inv_w_sum`` is ``1 / w_sum`` of the L2
+    ``0.5 * l2 * sum ||W||^2 * inv_sw_sum + l1 * sum |W| + feature_l1 *
+    sum_j ||first_weight[:, j]||``. ``inv_sw_sum`` is ``1 / sw_sum`` of the L2
     term averaged over an epoch's batches as the data loss is (each batch
     weighted by its row count), so the logged objective and the trained one
     are the same function.
@@ -159,7 +159,7 @@ def penalty_objective(
     l1, l2, feature_l1 : float, default=0.0
         The strengths.
 
-    inv_w_sum : float, default=1.0
+    inv_sw_sum : float, default=1.0
         The (averaged) reciprocal batch weight sum of the L2 term.
 
     Returns
@@ -170,17 +170,17 @@ def penalty_objective(
     --------
     >>> import torch
     >>> from sk_reg.penalties import penalty_objective
-    >>> w = torch.tensor([[3.0, -4.0]])
-    >>> penalty_objective([w], l2=1.0, inv_w_sum=0.5)  # 0.5 * 25 * 0.5
+    >>> weight = torch.tensor([[3.0, -4.0]])
+    >>> penalty_objective([weight], l2=1.0, inv_sw_sum=0.5)  # 0.5 * 25 * 0.5
     6.25
-    >>> penalty_objective([w], w, l1=0.1, feature_l1=1.0)  # 0.7 + 7
+    >>> penalty_objective([weight], weight, l1=0.1, feature_l1=1.0)  # 0.7 + 7
     7.7
     """
     if not params:
         return 0.0
     value = 0.0
     if l2 > 0:
-        value += 0.5 * l2 * float(l2_penalty(params)) * inv_w_sum
+        value += 0.5 * l2 * float(l2_penalty(params)) * inv_sw_sum
     if l1 > 0:
         value += l1 * float(sum(p.abs().sum() for p in params))
     if feature_l1 > 0 and first_weight is not None:
