@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
@@ -34,20 +35,26 @@ from .penalties import (
 class _TensorDataset(torch.utils.data.Dataset):
     """``X``, targets and sample weights as tensors, optionally a row subset."""
 
-    def __init__(self, X, y=None, sw=None, indices=None):
+    def __init__(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor | None = None,
+        sw: torch.Tensor | None = None,
+        indices: torch.Tensor | None = None,
+    ) -> None:
         self.X = X
         self.y = y
         self.sw = sw
         self.indices = indices
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.X) if self.indices is None else len(self.indices)
 
     def __getitem__(self, i):  # pragma: no cover - batches are sliced instead
         rows = i if self.indices is None else self.indices[i]
         return self.X[rows], self.y[rows]
 
-    def rows(self, indices=None):
+    def rows(self, indices: torch.Tensor | None = None) -> tuple:
         """``(X, y, sw)`` of the given rows (all rows for None)."""
         if indices is None:
             return self.X, self.y, self.sw
@@ -64,7 +71,7 @@ class _TensorDataset(torch.utils.data.Dataset):
             ),
         )
 
-    def subset(self, indices):
+    def subset(self, indices) -> _TensorDataset:
         indices = torch.as_tensor(indices, dtype=torch.long)
         if self.indices is not None:
             indices = self.indices[indices]
@@ -78,7 +85,13 @@ class _SliceIterator:
     other than the built-in MLP).
     """
 
-    def __init__(self, dataset, batch_size, rng=None, densify=False):
+    def __init__(
+        self,
+        dataset: _TensorDataset,
+        batch_size: int,
+        rng: np.random.Generator | None = None,
+        densify: bool = False,
+    ) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self.rng = rng  # shuffles when given
@@ -138,14 +151,16 @@ SMALL_STEP_FLOPS = 1e8
 _SWITCH_MIN_ROWS = 1024
 
 
-def _step_flops(module, rows, training):
+def _step_flops(module: torch.nn.Module, rows: int, training: bool) -> int:
     """Multiply-adds x 2 (x 3 with the backward pass) of a dense network."""
     weights = sum(p.numel() for p in module.parameters() if p.dim() == 2)
     return 2 * rows * weights * (3 if training else 1)
 
 
 @contextmanager
-def _threads_for(module, rows, device, training):
+def _threads_for(
+    module: torch.nn.Module, rows: int, device, training: bool
+) -> Iterator[None]:
     """One torch thread for small steps of matrix-only networks on the CPU.
 
     Networks with other weights (convolutions, whose work per weight grows
@@ -170,7 +185,7 @@ def _threads_for(module, rows, device, training):
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
-def _has_batch_hooks(callbacks):
+def _has_batch_hooks(callbacks) -> bool:
     """Whether any callback acts per batch (overrides a per-batch hook).
 
     Without such callbacks training skips skorch's per-batch notifications
@@ -435,7 +450,9 @@ class _RegularizedNet(NeuralNet):
         pass
 
     # training step -----------------------------------------------------
-    def _batch_loss(self, y_pred, y_true, sw):
+    def _batch_loss(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, sw: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | float]:
         # criterion_ is one of sk_reg._losses.
         return self.criterion_.batch_loss(y_pred, y_true, sw)
 

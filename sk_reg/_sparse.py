@@ -94,7 +94,7 @@ class _CSRLinearFunction(torch.autograd.Function):
     scatters each stored entry's contribution into the columns of the weight
     gradient. Both touch only the stored entries, and ``W`` keeps its
     ``(out, in)`` layout (torch's sparse ``addmm`` copies ``W.T`` to a
-    contiguous matrix in both passes, 4x slower for 50k inputs).
+    contiguous matrix in both passes: slower, see ``benchmarks/README.md``).
     """
 
     @staticmethod

@@ -175,8 +175,9 @@ def _standard_normal(like):
     """N(0, 1) draws shaped like ``like``, in its dtype.
 
     float64 draws come from float32 ones on the CPU: torch's float64 normal
-    sampler has no vectorised path there and is ~5x slower, and a float32
-    draw is as good a Gaussian for noise of this kind.
+    sampler has no vectorised path there (slower; measured in
+    ``benchmarks/README.md``), and a float32 draw is as good a Gaussian for
+    noise of this kind.
     """
     if like.dtype == torch.float64 and like.device.type == "cpu":
         return torch.randn(like.shape, dtype=torch.float32).to(torch.float64)
