@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import augment as _augment_mod
 from . import modules as _modules_mod
+from ._images import check_input_shape_param, resolve_input_shape
 from ._state import STATE_KEY, build_net, fill_net, fitted_state
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 
@@ -633,22 +634,22 @@ def _decode_fitted(doc, Est, param_names):
 
 
 def _checked_input_shape(input_shape, n_features):
+    """The fitted image shape read from a file, by the parameter's own rules
+    (``check_input_shape_param``), already resolved: no ``-1``, no bools."""
     if input_shape is None:
         return None
-    if not (
-        isinstance(input_shape, (list, tuple))
-        and len(input_shape) == 3
-        and all(
-            isinstance(d, int) and not isinstance(d, bool) and d > 0
-            for d in input_shape
-        )
-        and int(np.prod(input_shape)) == n_features
-    ):
+    try:
+        if not isinstance(input_shape, (list, tuple)) or any(
+            isinstance(d, bool) or d == -1 for d in input_shape
+        ):
+            raise ValueError
+        check_input_shape_param(input_shape)
+        return resolve_input_shape(input_shape, n_features)
+    except (TypeError, ValueError):
         raise ValueError(
             "Invalid sk_reg model file: input_shape must be three positive "
             "ints whose product is n_features_in_."
-        )
-    return tuple(input_shape)
+        ) from None
 
 
 def _check_feature_names(attrs, n_features):
