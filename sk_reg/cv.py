@@ -186,7 +186,7 @@ class _NetCV(BaseEstimator):
         )
         if min(n_val, n - n_val) < max(2, n_classes) or smallest < 2:
             raise ValueError(
-                f"Too few samples ({n}) for the inner hold-out of "
+                f"n_samples={n} is too few for the inner hold-out of "
                 f"validation_fraction={self.validation_fraction}: the search needs "
                 "at least 2 rows on each side"
                 + (" and 2 samples of every class" if stratify is not None else "")
@@ -208,7 +208,10 @@ class _NetCV(BaseEstimator):
             len(candidates), self.min_iter, self.max_iter, self.factor
         )
         rungs = _budgeted(schedule, self.budget)
-        base = self._base(seed)
+        # Each candidate's own early stopping needs 2 validation rows.
+        base = self._base(seed).set_params(
+            validation_fraction=max(0.1, 2.5 / len(train))
+        )
         alive = {i: clone(base).set_params(**c) for i, c in enumerate(candidates)}
         order, done, rows = list(alive), set(), []
         fit_data = (X[train], y[train], _subset(sample_weight, train))
@@ -322,7 +325,8 @@ class _NetCV(BaseEstimator):
         >>> reg.predict(X[:2]).shape
         (2,)
         """
-        return self.best_estimator_.predict(self._checked_X(X))
+        X = self._checked_X(X)
+        return self.best_estimator_.predict(X)
 
     def _checked_X(self, X):
         check_is_fitted(self)
@@ -404,7 +408,8 @@ _SEARCH_DOC = """
 
     validation_fraction : float, default=0.2
         Share of the rows held out to score the candidates{stratified}. Each
-        candidate also holds out 10% of the rest for its own early stopping.
+        candidate also holds out 10% of the rest (at least 3 rows) for its own
+        early stopping.
 
     scoring : None, str or callable, default=None
         How candidates are compared on the held-out rows (higher is better):
@@ -549,6 +554,11 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
     def _check_y(self, y):
         check_classification_targets(y)
         self._multilabel = type_of_target(y) == "multilabel-indicator"
+        if not self._multilabel and len(np.unique(y)) < 2:
+            raise ValueError(
+                "RegularizedNetClassifierCV needs samples of at least 2 classes; "
+                "the data contains only 1 class."
+            )
         return y
 
     def _stratify(self, y):
@@ -617,7 +627,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         >>> clf.predict_proba(X[:2]).shape
         (2, 3)
         """
-        return self.best_estimator_.predict_proba(self._checked_X(X))
+        X = self._checked_X(X)
+        return self.best_estimator_.predict_proba(X)
 
     def predict_log_proba(self, X):
         """Log of the class probabilities of the refitted best estimator.
@@ -642,7 +653,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         >>> clf.predict_log_proba(X[:2]).shape
         (2, 3)
         """
-        return self.best_estimator_.predict_log_proba(self._checked_X(X))
+        X = self._checked_X(X)
+        return self.best_estimator_.predict_log_proba(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
