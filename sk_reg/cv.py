@@ -85,9 +85,10 @@ def halving_schedule(n_candidates, min_iter, max_iter, factor):
     """Rungs of successive halving: ``[(n_candidates, epochs), ...]``.
 
     Each rung trains its candidates up to ``epochs`` in total (cumulative,
-    capped at ``max_iter``) and keeps ``ceil(n / factor)`` of them; the search
-    ends when one candidate is left (the refit trains it again on all the
-    data) or the epochs reach ``max_iter``.
+    capped at ``max_iter``) and keeps ``ceil(n / factor)`` of them. The last
+    rung is the one after which a single candidate would be left: it trains
+    to ``max_iter`` (early stopping usually ends its candidates sooner), so
+    that the winner's early stopping tells the refit how many epochs to train.
 
     Parameters
     ----------
@@ -109,15 +110,21 @@ def halving_schedule(n_candidates, min_iter, max_iter, factor):
     --------
     >>> from sk_reg.cv import halving_schedule
     >>> halving_schedule(9, 30, 200, 3)
-    [(9, 30), (3, 90)]
+    [(9, 30), (3, 200)]
+    >>> halving_schedule(3, 30, 200, 3)
+    [(3, 200)]
     """
     rungs, n, epochs = [], n_candidates, min(min_iter, max_iter)
     while True:
+        survivors = math.ceil(n / factor)
+        if n == 1 or survivors == 1:
+            # The last rung: its candidates train until early stopping ends
+            # them, so the refit learns how many epochs the winner needs.
+            epochs = max_iter
         rungs.append((n, epochs))
-        n, next_epochs = math.ceil(n / factor), min(round(epochs * factor), max_iter)
-        if n == 1 or epochs >= max_iter:
+        if epochs >= max_iter:
             return rungs
-        epochs = next_epochs
+        n, epochs = survivors, min(round(epochs * factor), max_iter)
 
 
 def _budgeted(rungs, budget):
@@ -324,7 +331,7 @@ class _NetCV(BaseEstimator):
         >>> from sklearn.datasets import make_regression
         >>> from sk_reg import RegularizedNetRegressorCV
         >>> X, y = make_regression(n_samples=60, n_features=3, random_state=0)
-        >>> reg = RegularizedNetRegressorCV(budget=40, min_iter=5, max_iter=10,
+        >>> reg = RegularizedNetRegressorCV(budget=60, min_iter=5, max_iter=10,
         ...                                 random_state=0).fit(X, y)
         >>> reg.predict(X[:2]).shape
         (2,)
@@ -399,18 +406,18 @@ _SEARCH_DOC = """
     factor : float, default=3
         After each rung, the best ``ceil(n / factor)`` candidates continue
         (warm-started: weights and optimizer state carry over) to ``factor``
-        times as many epochs, capped at ``max_iter``. The search ends when one
-        candidate is left or ``max_iter`` is reached (see
-        :func:`sk_reg.cv.halving_schedule`).
+        times as many epochs; the last rung (the one that would leave a single
+        candidate) trains to ``max_iter``, or until early stopping ends each
+        candidate (see :func:`sk_reg.cv.halving_schedule`).
 
     budget : int, default=None
         Most training epochs the search may spend, summed over all candidates
         (an epoch is one pass over the inner training rows; a wide candidate's
         epoch costs more CPU). Later rungs are shortened or dropped to fit it;
         the refit (at most ``max_iter`` epochs on all rows) comes on top. None:
-        the schedule's own bound, ``sum(n * epochs)`` over the rungs, 450
-        epochs with the defaults. A budget below ``n_candidates * min_iter`` is
-        a ``ValueError``. ``search_epochs_`` reports what was spent.
+        the schedule's own bound, ``sum(n * epochs)`` over the rungs, 780
+        epochs with the defaults (9 x 30 + 3 x 170). A budget below
+        ``n_candidates * min_iter`` is a ``ValueError``. ``search_epochs_`` reports what was spent.
 
     validation_fraction : float, default=0.2
         Share of the rows held out to score the candidates{stratified}. Each
@@ -783,6 +790,6 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         ...     [{"l2": 1e-4}, {"l2": 1.0}], min_iter=5, max_iter=10, random_state=0
         ... ).fit(X, y)
         >>> reg.n_resources_
-        [5]
+        [10]
         """
         return self._fit(X, y, sample_weight)

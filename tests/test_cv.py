@@ -91,10 +91,11 @@ def test_parallel_search_matches_sequential(iris):
 
 
 def test_halving_schedule():
-    assert halving_schedule(9, 30, 200, 3) == [(9, 30), (3, 90)]
-    assert halving_schedule(27, 2, 200, 3) == [(27, 2), (9, 6), (3, 18)]
-    assert halving_schedule(9, 30, 60, 3) == [(9, 30), (3, 60)]
-    assert halving_schedule(1, 5, 10, 3) == [(1, 5)]
+    assert halving_schedule(9, 30, 200, 3) == [(9, 30), (3, 200)]
+    assert halving_schedule(27, 2, 200, 3) == [(27, 2), (9, 6), (3, 200)]
+    assert halving_schedule(27, 30, 60, 3) == [(27, 30), (9, 60)]
+    assert halving_schedule(3, 5, 10, 3) == [(3, 10)]
+    assert halving_schedule(1, 5, 10, 3) == [(1, 10)]
 
 
 def test_halving_keeps_the_best_and_counts_epochs(iris):
@@ -103,7 +104,7 @@ def test_halving_keeps_the_best_and_counts_epochs(iris):
         _SMALL, min_iter=4, max_iter=40, factor=2, random_state=0
     ).fit(X, y)
     res = search.cv_results_
-    assert search.n_candidates_ == [3, 2] and search.n_resources_ == [4, 8]
+    assert search.n_candidates_ == [3, 2] and search.n_resources_ == [4, 40]
     first = res["iter"] == 0
     survivors = set(res["candidate"][res["iter"] == 1])
     # The survivors are the two best of the first rung.
@@ -111,7 +112,7 @@ def test_halving_keeps_the_best_and_counts_epochs(iris):
     assert survivors == set(best_two)
     # search_epochs_ is what the candidates' nets trained.
     last = {c: n for c, n in zip(res["candidate"], res["n_iter"], strict=True)}
-    assert search.search_epochs_ == sum(last.values()) <= 3 * 4 + 2 * 4
+    assert search.search_epochs_ == sum(last.values()) <= 3 * 4 + 2 * 36
 
 
 @pytest.mark.parametrize("budget", [12, 16, 20])
