@@ -417,7 +417,8 @@ _SEARCH_DOC = """
         the refit (at most ``max_iter`` epochs on all rows) comes on top. None:
         the schedule's own bound, ``sum(n * epochs)`` over the rungs, 780
         epochs with the defaults (9 x 30 + 3 x 170). A budget below
-        ``n_candidates * min_iter`` is a ``ValueError``. ``search_epochs_`` reports what was spent.
+        ``n_candidates * min_iter`` is a ``ValueError``. ``search_epochs_``
+        reports what was spent.
 
     validation_fraction : float, default=0.2
         Share of the rows held out to score the candidates{stratified}. Each
