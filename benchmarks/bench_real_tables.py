@@ -25,7 +25,8 @@ targets of MLP, sk_reg and linear rows are standardised by a
 RealMLP-TD and HGB take raw targets). One torch and one BLAS thread; times
 are process CPU seconds of ``fit``. Every fit is appended to
 ``<output-dir>/real_tables.jsonl`` as it finishes, so a partial run is usable;
-``--report`` rewrites ``real_tables.md`` (per-table mean ± std, per-split
+``--report`` rewrites ``real_tables.md`` and the ``real_tables_*.csv`` files the
+docs include (per-table mean ± std, per-split
 paired differences against the CV estimator, a Wilcoxon signed-rank test over
 the tables, CPU seconds) from it.
 
@@ -212,77 +213,92 @@ def _read(path):
 
 
 def report(path):
-    """Markdown tables from the JSON lines in ``path``."""
+    """The study's tables from the JSON lines in ``path``, by name."""
     df = pd.DataFrame(_read(path))
     rows = [r for r in ORDER if r in set(df.row)]
     rows += sorted(set(df.row) - set(rows))
     tables = [t for t in TABLES if t in set(df.table)]
-    lines = [_score_table(df, rows, tables), "", _paired_table(df, rows, tables)]
-    lines += ["", _cpu_table(df, rows, tables)]
-    return "\n".join(lines) + "\n"
+    return {
+        "scores": _score_table(df, rows, tables),
+        "paired": _paired_table(df, rows, tables),
+        "cpu": _cpu_table(df, rows, tables),
+    }
+
+
+def _cells(df, rows, tables, fmt):
+    return [
+        [t] + [fmt(df[(df.table == t) & (df.row == r)]) for r in rows] for t in tables
+    ]
 
 
 def _score_table(df, rows, tables):
-    out = ["| table | " + " | ".join(rows) + " |", "|---" * (len(rows) + 1) + "|"]
-    for t in tables:
-        cells = []
-        for r in rows:
-            s = df[(df.table == t) & (df.row == r)].score
-            cells.append(
-                f"{s.mean():.3f} ± {s.std(ddof=0):.3f} ({len(s)})" if len(s) else ""
-            )
-        out.append(f"| {t} | " + " | ".join(cells) + " |")
-    return (
-        "Test score (accuracy / R²), mean ± std over splits (n splits):\n\n"
-        + "\n".join(out)
-    )
+    def fmt(sel):
+        s = sel.score
+        return f"{s.mean():.3f} ± {s.std(ddof=0):.3f} ({len(s)})" if len(s) else ""
+
+    title = "Test score (accuracy / R²), mean ± std over splits (number of splits)"
+    return title, ["table", *rows], _cells(df, rows, tables, fmt)
 
 
 def _paired(df, t, a, b):
     sa = df[(df.table == t) & (df.row == a)].set_index("seed").score
     sb = df[(df.table == t) & (df.row == b)].set_index("seed").score
-    d = (sa - sb).dropna()
-    return d
+    return (sa - sb).dropna()
 
 
 def _paired_table(df, rows, tables):
     others = [r for r in rows if r != "cv"]
-    out = ["| table | " + " | ".join(f"cv − {r}" for r in others) + " |"]
-    out.append("|---" * (len(others) + 1) + "|")
-    means = {r: [] for r in others}
+    body, means = [], {r: [] for r in others}
     for t in tables:
-        cells = []
+        cells = [t]
         for r in others:
             d = _paired(df, t, "cv", r)
             if len(d):
                 means[r].append(d.mean())
-                cells.append(f"{d.mean():+.3f} ({(d >= 0).sum()}/{len(d)})")
-            else:
-                cells.append("")
-        out.append(f"| {t} | " + " | ".join(cells) + " |")
-    cells = []
+            cells.append(
+                f"{d.mean():+.3f} ({(d >= 0).sum()}/{len(d)})" if len(d) else ""
+            )
+        body.append(cells)
+    last = ["Wilcoxon over tables"]
     for r in others:
         m = np.array(means[r])
         p = wilcoxon(m).pvalue if len(m) >= 5 and np.any(m != 0) else float("nan")
-        cells.append(f"{(m >= 0).sum()}/{len(m)} tables, p={p:.3f}")
-    out.append("| Wilcoxon (mean diff per table) | " + " | ".join(cells) + " |")
-    head = (
-        "Paired differences, CV estimator minus each row: mean over splits "
-        "(splits where CV ≥ row / splits); last line: tables where CV ≥ row and "
-        "the two-sided Wilcoxon signed-rank p-value over the tables:\n\n"
+        last.append(f"{(m >= 0).sum()}/{len(m)} tables, p={p:.3f}")
+    title = (
+        "CV estimator minus each row, paired by split: mean difference (splits "
+        "where CV ≥ row / splits); last line: tables where the mean difference "
+        "is ≥ 0, and the two-sided Wilcoxon signed-rank p-value of the per-table "
+        "mean differences"
     )
-    return head + "\n".join(out)
+    return title, ["table", *(f"cv − {r}" for r in others)], [*body, last]
 
 
 def _cpu_table(df, rows, tables):
-    out = ["| table | " + " | ".join(rows) + " |", "|---" * (len(rows) + 1) + "|"]
-    for t in tables:
-        cells = []
-        for r in rows:
-            c = df[(df.table == t) & (df.row == r)].cpu
-            cells.append(f"{c.median():.1f}" if len(c) else "")
-        out.append(f"| {t} | " + " | ".join(cells) + " |")
-    return "CPU seconds per fit (median over splits):\n\n" + "\n".join(out)
+    def fmt(sel):
+        return f"{sel.cpu.median():.1f}" if len(sel) else ""
+
+    title = "CPU seconds per fit (median over splits)"
+    return title, ["table", *rows], _cells(df, rows, tables, fmt)
+
+
+def _markdown(title, header, body):
+    lines = [f"{title}:", "", "| " + " | ".join(header) + " |"]
+    lines.append("|---" * len(header) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def write_report(path, out_dir, name):
+    """Write ``<name>.md`` and one ``<name>_<table>.csv`` per table; return the md."""
+    import csv
+
+    parts = report(path)
+    for key, (_, header, body) in parts.items():
+        with (out_dir / f"{name}_{key}.csv").open("w", newline="") as fh:
+            csv.writer(fh).writerows([header, *body])
+    text = "\n\n".join(_markdown(*part) for part in parts.values()) + "\n"
+    (out_dir / f"{name}.md").write_text(text)
+    return text
 
 
 def main():
@@ -304,9 +320,7 @@ def main():
     if not args.report:
         with threadpool_limits(1):
             run(args.tables, args.rows, range(args.n_seeds), out)
-    text = report(out)
-    (args.output_dir / f"{name}.md").write_text(text)
-    print(text)
+    print(write_report(out, args.output_dir, name))
     print(f"wall time {time.time() - start:.0f} s")
 
 

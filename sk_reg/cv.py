@@ -487,7 +487,7 @@ _SEARCH_DOC = """
     n_features_in_ : int
         Number of input columns.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 """
 
