@@ -447,8 +447,12 @@ _SEARCH_DOC = """
     Attributes
     ----------
     best_estimator_ : {net_name}
-        The winning candidate refitted on all rows, ``max_iter`` epochs at
-        most (with its own early stopping).
+        The winning candidate refitted on all rows, without early stopping,
+        for ``refit_epochs_`` epochs.
+
+    refit_epochs_ : int
+        The epoch of the winner's best validation loss during the search
+        (its early stopping's choice), the length of the refit.
 
     best_params_ : dict
         The chosen candidate's parameters (one of ``candidates``).
