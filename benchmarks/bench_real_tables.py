@@ -32,8 +32,9 @@ the tables, CPU seconds) from it.
 
 Usage::
 
-    python benchmarks/bench_real_tables.py                # the full study
+    python benchmarks/bench_real_tables.py                # the full study, every row
     python benchmarks/bench_real_tables.py --quick        # 3 tables, 2 splits
+    python benchmarks/bench_real_tables.py --rows cv mlp  # some rows only
     python benchmarks/bench_real_tables.py --report       # tables only
 """
 
@@ -307,7 +308,9 @@ def main():
     p.add_argument("--quick", action="store_true", help="3 tables, 2 splits")
     p.add_argument("--n-seeds", type=int, default=5)
     p.add_argument("--tables", nargs="*", default=list(TABLES))
-    p.add_argument("--rows", nargs="*", default=ORDER)
+    p.add_argument(
+        "--rows", nargs="*", default=[*ORDER, *(f"alone:{k}" for k in _ALONE)]
+    )
     p.add_argument("--output-dir", type=Path, default=HERE / "results")
     p.add_argument("--report", action="store_true", help="only rewrite the tables")
     args = p.parse_args()
