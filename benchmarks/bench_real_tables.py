@@ -258,14 +258,14 @@ def _paired_table(df, rows, tables):
             if len(d):
                 means[r].append(d.mean())
             cells.append(
-                f"{d.mean():+.3f} ({(d >= 0).sum()}/{len(d)})" if len(d) else ""
+                f"{d.mean():+.3f} ({(d >= -1e-9).sum()}/{len(d)})" if len(d) else ""
             )
         body.append(cells)
     last = ["Wilcoxon over tables"]
     for r in others:
         m = np.array(means[r])
         p = wilcoxon(m).pvalue if len(m) >= 5 and np.any(m != 0) else float("nan")
-        last.append(f"{(m >= 0).sum()}/{len(m)} tables, p={p:.3f}")
+        last.append(f"{(m >= -1e-9).sum()}/{len(m)} tables, p={p:.3f}")
     title = (
         "CV estimator minus each row, paired by split: mean difference (splits "
         "where CV ≥ row / splits); last line: tables where the mean difference "
