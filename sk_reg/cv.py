@@ -738,9 +738,9 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         scoring=None,
         n_jobs=None,
         device="cpu",
-        normalize_y=True,
         random_state=None,
         verbose=0,
+        normalize_y=True,
     ):
         self.candidates = candidates
         self.max_iter = max_iter
