@@ -217,14 +217,19 @@ def _read(path):
 def report(path):
     """The study's tables from the JSON lines in ``path``, by name."""
     df = pd.DataFrame(_read(path))
-    rows = [r for r in ORDER if r in set(df.row)]
-    rows += sorted(set(df.row) - set(rows))
+    main = [r for r in ORDER if r in set(df.row)]
+    alone = sorted(set(df.row) - set(main))
     tables = [t for t in TABLES if t in set(df.table)]
-    return {
-        "scores": _score_table(df, rows, tables),
-        "paired": _paired_table(df, rows, tables),
-        "cpu": _cpu_table(df, rows, tables),
+    parts = {
+        "scores": _score_table(df, main, tables),
+        "paired": _paired_table(df, main, tables),
+        "cpu": _cpu_table(df, main, tables),
     }
+    if alone and "cv" in main:  # one regularizer tuned alone, next to the CV row
+        parts["scores_alone"] = _score_table(df, ["cv", *alone], tables)
+        parts["paired_alone"] = _paired_table(df, ["cv", *alone], tables)
+        parts["cpu_alone"] = _cpu_table(df, ["cv", *alone], tables)
+    return parts
 
 
 def _cells(df, rows, tables, fmt):
