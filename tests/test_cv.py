@@ -1,5 +1,6 @@
 """RegularizedNetClassifierCV / RegressorCV, and normalize_y on the regressor."""
 
+import importlib
 import pickle
 
 import numpy as np
@@ -225,3 +226,25 @@ def test_normalize_y_defaults_and_poisson():
     X, y = make_regression(50, 3, random_state=0)
     with pytest.raises(InvalidParameterError, match="not applicable with loss"):
         _reg(normalize_y=True, loss="poisson").fit(X, np.abs(y))
+
+
+def test_normalize_y_survives_persistence_and_onnx(tmp_path):
+    X, y = make_regression(100, 4, noise=5.0, random_state=0)
+    X = X.astype(np.float32)
+    reg = _reg(normalize_y=True).fit(X, y * 1e4)
+    expected = reg.predict(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(reg)).predict(X), expected)
+    sk_reg.save(reg, tmp_path / "m.skreg")
+    np.testing.assert_array_equal(
+        sk_reg.load(tmp_path / "m.skreg").predict(X), expected
+    )
+    onnxruntime = pytest.importorskip("onnxruntime")
+    skl2onnx = pytest.importorskip("skl2onnx")
+    importlib.import_module("sk_reg.onnx")  # registers the converters
+
+    model = skl2onnx.to_onnx(reg, X[:1])
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    got = session.run(None, {session.get_inputs()[0].name: X})[0].ravel()
+    np.testing.assert_allclose(
+        got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()
+    )
