@@ -1373,6 +1373,17 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         predictions are always positive; targets must be non-negative), as in
         :class:`~sklearn.neural_network.MLPRegressor`.
 
+    normalize_y : bool, default=False
+        Whether to standardise the targets inside ``fit`` (subtract the mean
+        of each output, divide by its standard deviation; a constant output is
+        only centred) and undo it in :meth:`predict`, as
+        :class:`~sklearn.gaussian_process.GaussianProcessRegressor` does.
+        Training, ``loss_curve_``, ``l2`` and the validation loss then work on
+        the standardised scale, so the same hyperparameters suit targets of any
+        scale. ``partial_fit`` keeps the statistics of its first call. Not
+        applicable with ``loss="poisson"`` (an ``InvalidParameterError``):
+        Poisson targets are counts and the log link needs them unshifted.
+
     %(l1)s
 
     %(l2)s
@@ -1436,8 +1447,9 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(faults)s
 
-    Targets are not rescaled: standardise them (for example with
-    :class:`~sklearn.compose.TransformedTargetRegressor`) when their scale is
+    Targets are not rescaled by default (as in MLPRegressor): set
+    ``normalize_y=True``, or standardise them with
+    :class:`~sklearn.compose.TransformedTargetRegressor`, when their scale is
     far from one.
 
     Examples
@@ -1454,6 +1466,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     _parameter_constraints = {
         **_BaseRegularizedNet._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
+        "normalize_y": ["boolean"],
     }
     _y_numeric = True
 
@@ -1463,6 +1476,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         *,
         activation="relu",
         loss="squared_error",
+        normalize_y=False,
         l1=0.0,
         l2=1e-4,
         feature_l1=0.0,
@@ -1491,6 +1505,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
+        self.normalize_y = normalize_y
         self.l1 = l1
         self.l2 = l2
         self.feature_l1 = feature_l1
@@ -1527,15 +1542,37 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
                 "loss='poisson' needs non-negative targets (counts or rates); y has "
                 f"a minimum of {y.min()!r}."
             )
+        y2d = y.reshape(len(y), -1)
         if first_call:
             self._y_ndim = y.ndim
-        y2d = y.reshape(len(y), -1)
-        if not first_call and y2d.shape[1] != self.n_outputs_:
+            self._y_shift, self._y_scale = self._target_scaling(y2d)
+        elif y2d.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2d.shape[1]} outputs but the model was fitted with "
                 f"{self.n_outputs_}."
             )
+        if getattr(self, "_y_shift", None) is not None:
+            y2d = (y2d - self._y_shift) / self._y_scale
         return y2d, y2d.shape[1]
+
+    def _target_scaling(self, y2d):
+        """``(mean, std)`` per output with ``normalize_y``, else ``(None, None)``."""
+        if not self.normalize_y:
+            return None, None
+        if self.loss == "poisson":
+            raise InvalidParameterError(
+                "normalize_y=True is not applicable with loss='poisson': Poisson "
+                "targets must stay non-negative counts. Set normalize_y=False."
+            )
+        scale = y2d.std(axis=0, dtype=np.float64)
+        return y2d.mean(axis=0, dtype=np.float64), np.where(scale > 0, scale, 1.0)
+
+    def _unscale(self, y2d):
+        """Undo ``normalize_y`` on standardised 2-D predictions or targets."""
+        shift = getattr(self, "_y_shift", None)
+        if shift is None:
+            return y2d
+        return (y2d * self._y_scale + shift).astype(y2d.dtype, copy=False)
 
     def _loss_class(self):
         return HalfPoissonDeviance if self.loss == "poisson" else HalfSquaredError
@@ -1547,6 +1584,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         return "exp" if self.loss == "poisson" else "identity"
 
     def _decode_y(self, y):
+        y = self._unscale(y.reshape(len(y), -1))
         return y.ravel() if self._y_ndim == 1 else y
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1635,7 +1673,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         (1,)
         """
         raw = self._forward(X)
-        out = self.net_.criterion_.predict(raw).cpu().numpy()
+        out = self._unscale(self.net_.criterion_.predict(raw).cpu().numpy())
         return out.ravel() if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):

@@ -395,8 +395,18 @@ def _unary(scope, container, op, x):
 
 def _convert_regressor(scope, operator, container):
     out, compute = _network_output(scope, operator, container)
-    if operator.raw_operator.out_activation_ == "exp":  # loss="poisson"
+    est = operator.raw_operator
+    if est.out_activation_ == "exp":  # loss="poisson"
         out = _unary(scope, container, "Exp", out)
+    if getattr(est, "_y_shift", None) is not None:  # normalize_y=True
+        dtype = _NUMPY_TYPES[compute]
+        for op, array in (("Mul", est._y_scale), ("Add", est._y_shift)):
+            result = scope.get_unique_variable_name(op.lower())
+            operand = _add_array(scope, container, op.lower(), array.astype(dtype))
+            container.add_node(
+                op, [out, operand], result, name=scope.get_unique_operator_name(op)
+            )
+            out = result
     _to_output(scope, container, out, compute, operator.outputs[0])
 
 

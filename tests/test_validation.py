@@ -505,6 +505,7 @@ INVALID = {
     "n_iter_no_change": [0, -1, 1.5, "10", None, -np.inf],
     "scoring": [3, "no_such_scorer", ["accuracy"]],
     "feature_l1": [-0.1, "0.1", None, np.nan],
+    "normalize_y": ["yes", 2, None],
     "shuffle": ["yes", 2, None],
     "loss": ["absolute_error", None, 1],
     "tol": [-1e-4, "1e-4", None, np.nan],

@@ -1,0 +1,800 @@
+"""Estimators that choose their own regularization: successive halving over epochs.
+
+:class:`RegularizedNetClassifierCV` and :class:`RegularizedNetRegressorCV`
+follow scikit-learn's ``*CV`` convention
+(:class:`~sklearn.linear_model.LogisticRegressionCV`,
+:class:`~sklearn.linear_model.RidgeCV`): ``fit`` holds out part of the
+training data, trains a small curated set of regularization candidates on
+the rest, keeps the best ``1 / factor`` of them after each rung of epochs
+(warm-started, so a survivor continues where it stopped), and refits the
+winner on all the data.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from .estimators import RegularizedNetClassifier, RegularizedNetRegressor, _draw_seed
+
+__all__ = ["RegularizedNetClassifierCV", "RegularizedNetRegressorCV"]
+
+#: Settings every candidate shares: early stopping on the validation loss
+#: (it beat accuracy on 28 of 30 splits, benchmarks/bench_mlp_choices.py).
+_SHARED = {"early_stopping": True, "scoring": "loss", "n_iter_no_change": 10}
+
+#: The curated search space. Derived from fixed-configuration runs on the ten
+#: tables of benchmarks/bench_real_tables.py (design splits, seeds 100-101,
+#: apart from the seeds 0-4 the study reports): width decides the larger
+#: tables (Computers, Housing), small batches the small ones (breast_cancer,
+#: digits, HMDA), a linear model Wage and diabetes, and the penalties and
+#: dropout the noisy ones. Candidates that never won there (l2=1e-2, input
+#: noise, learning rate 1e-2) were left out.
+_COMMON_CANDIDATES = (
+    {},
+    {"hidden_layer_sizes": (256, 256)},
+    {"hidden_layer_sizes": (256, 256), "dropout": 0.2},
+    {"hidden_layer_sizes": (512,), "dropout": 0.3, "l2": 1e-3},
+    {"batch_size": 32},
+    {"l2": 1e-1},
+    {"l1": 1e-3},
+    {"hidden_layer_sizes": (), "learning_rate_init": 1e-2},
+)
+_CLASSIFIER_CANDIDATES = (
+    *_COMMON_CANDIDATES,
+    {"dropout": 0.1, "l2": 1e-3, "label_smoothing": 0.1},
+)
+_REGRESSOR_CANDIDATES = (*_COMMON_CANDIDATES, {"dropout": 0.1, "l2": 1e-3})
+
+
+def _advance(estimator, X, y, sample_weight, epochs):
+    """Train ``estimator`` up to ``epochs`` in total (warm-started); with CPU s."""
+    start = time.process_time()
+    done = getattr(estimator, "n_iter_", 0)
+    estimator.set_params(max_iter=epochs - done, warm_start=done > 0)
+    with warnings.catch_warnings():
+        # A rung ends before convergence by design.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(X, y, sample_weight=sample_weight)
+    return estimator, time.process_time() - start
+
+
+def halving_schedule(n_candidates, min_iter, max_iter, factor):
+    """Rungs of successive halving: ``[(n_candidates, epochs), ...]``.
+
+    Each rung trains its candidates up to ``epochs`` in total (cumulative,
+    capped at ``max_iter``) and keeps ``ceil(n / factor)`` of them. The last
+    rung is the one after which a single candidate would be left: it trains
+    to ``max_iter`` (early stopping usually ends its candidates sooner), so
+    that the winner's early stopping tells the refit how many epochs to train.
+
+    Parameters
+    ----------
+    n_candidates : int
+        Candidates in the first rung.
+    min_iter : int
+        Epochs of the first rung.
+    max_iter : int
+        Most epochs any candidate trains.
+    factor : float
+        Survivors are ``1 / factor`` of a rung; epochs grow by ``factor``.
+
+    Returns
+    -------
+    rungs : list of (int, int)
+        Candidates and cumulative epochs of each rung.
+
+    Examples
+    --------
+    >>> from sk_reg.cv import halving_schedule
+    >>> halving_schedule(9, 30, 200, 3)
+    [(9, 30), (3, 200)]
+    >>> halving_schedule(3, 30, 200, 3)
+    [(3, 200)]
+    """
+    rungs, n, epochs = [], n_candidates, min(min_iter, max_iter)
+    while True:
+        survivors = math.ceil(n / factor)
+        if n == 1 or survivors == 1:
+            # The last rung: its candidates train until early stopping ends
+            # them, so the refit learns how many epochs the winner needs.
+            epochs = max_iter
+        rungs.append((n, epochs))
+        if epochs >= max_iter:
+            return rungs
+        n, epochs = survivors, min(round(epochs * factor), max_iter)
+
+
+def _budgeted(rungs, budget):
+    """``rungs`` cut to at most ``budget`` epochs in total (worst case)."""
+    if budget is None:
+        return rungs
+    first_cost = rungs[0][0] * rungs[0][1]
+    if first_cost > budget:
+        raise ValueError(
+            f"budget={budget} epochs is too small to train the {rungs[0][0]} "
+            f"candidates for min_iter={rungs[0][1]} epochs each ({first_cost} "
+            "epochs). Raise budget, or lower min_iter or the number of candidates."
+        )
+    kept, spent, previous = [rungs[0]], first_cost, rungs[0][1]
+    for n, epochs in rungs[1:]:
+        affordable = (budget - spent) // n
+        if affordable < 1:
+            break
+        epochs = min(epochs, previous + affordable)
+        kept.append((n, epochs))
+        spent += n * (epochs - previous)
+        previous = epochs
+    return kept
+
+
+class _NetCV(BaseEstimator):
+    """Shared search machinery; not for direct use."""
+
+    _parameter_constraints = {
+        "candidates": [None, list],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "min_iter": [Interval(Integral, 1, None, closed="left")],
+        "factor": [Interval(Real, 1, None, closed="neither")],
+        "budget": [None, Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "scoring": [None, str, callable],
+        "n_jobs": [None, Integral],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def _candidate_list(self):
+        candidates = (
+            self._default_candidates if self.candidates is None else self.candidates
+        )
+        if not candidates or not all(isinstance(c, dict) for c in candidates):
+            raise ValueError(
+                "candidates must be a non-empty list of dicts of "
+                f"{self._Net.__name__} parameters; got {self.candidates!r}."
+            )
+        return [dict(c) for c in candidates]
+
+    def _base(self, seed):
+        """The estimator every candidate starts from."""
+        params = {**_SHARED, "device": self.device, "random_state": seed}
+        return self._Net(**params, **self._extra_params())
+
+    def _extra_params(self):
+        return {}
+
+    def _holdout(self, X, y, seed):
+        """Indices of the inner training and validation rows."""
+        n = X.shape[0]
+        n_val = math.ceil(self.validation_fraction * n)
+        stratify = self._stratify(y)
+        n_classes = 1 if stratify is None else len(np.unique(stratify))
+        smallest = (
+            2 if stratify is None else np.unique(stratify, return_counts=True)[1].min()
+        )
+        if min(n_val, n - n_val) < max(2, n_classes) or smallest < 2:
+            raise ValueError(
+                f"n_samples={n} is too few for the inner hold-out of "
+                f"validation_fraction={self.validation_fraction}: the search needs "
+                "at least 2 rows on each side"
+                + (" and 2 samples of every class" if stratify is not None else "")
+                + ". Use more data, change validation_fraction, or use "
+                f"{self._Net.__name__} with fixed hyperparameters."
+            )
+        return train_test_split(
+            np.arange(n), test_size=n_val, random_state=seed, stratify=stratify
+        )
+
+    def _stratify(self, y):
+        return None
+
+    def _search(self, X, y, sample_weight, seed):
+        """Successive halving on a hold-out; fills ``cv_results_`` and friends."""
+        train, val = self._holdout(X, y, seed)
+        candidates = self._candidate_list()
+        schedule = halving_schedule(
+            len(candidates), self.min_iter, self.max_iter, self.factor
+        )
+        rungs = _budgeted(schedule, self.budget)
+        # Each candidate's own early stopping needs 2 validation rows.
+        base = self._base(seed).set_params(
+            validation_fraction=max(0.1, 2.5 / len(train))
+        )
+        alive = {i: clone(base).set_params(**c) for i, c in enumerate(candidates)}
+        order, done, rows = list(alive), set(), []
+        fit_data = (X[train], y[train], _subset(sample_weight, train))
+        for rung, (n_keep, epochs) in enumerate(rungs):
+            order = order[:n_keep]
+            todo = [i for i in order if i not in done]
+            fitted = Parallel(n_jobs=self.n_jobs)(
+                delayed(_advance)(alive[i], *fit_data, epochs) for i in todo
+            )
+            cpu = {}
+            for i, (est, seconds) in zip(todo, fitted, strict=True):
+                alive[i], cpu[i] = est, seconds
+                if est.n_iter_ < epochs:
+                    done.add(i)  # early stopping ended it: its score is final
+            scores = {i: self._val_score(alive[i], X[val], y[val]) for i in order}
+            order.sort(key=lambda i: (-scores[i], i))
+            best_epoch = _best_epoch(alive[order[0]])
+            rows += [
+                _result_row(candidates[i], i, rung, epochs, alive[i], scores[i], cpu)
+                for i in order
+            ]
+        self._set_search_results(rows, rungs, order[0], candidates)
+        self.refit_epochs_ = best_epoch
+
+    def _val_score(self, estimator, X, y):
+        scorer = check_scoring(estimator, self._scoring(estimator))
+        score = float(scorer(estimator, X, y))
+        return score if np.isfinite(score) else -np.inf
+
+    def _set_search_results(self, rows, rungs, best, candidates):
+        results = {
+            key: [row[key] for row in rows]
+            for key in ("params", "candidate", "iter", "n_resources", "n_iter")
+        }
+        results["test_score"] = np.array([row["test_score"] for row in rows])
+        results["fit_cpu_time"] = np.array([row["fit_cpu_time"] for row in rows])
+        # Later rungs first, then by score (as HalvingGridSearchCV ranks).
+        keys = [(-row["iter"], -row["test_score"], row["candidate"]) for row in rows]
+        rank = np.empty(len(rows), dtype=int)
+        rank[sorted(range(len(rows)), key=keys.__getitem__)] = np.arange(
+            1, len(rows) + 1
+        )
+        results["rank_test_score"] = rank
+        for key in ("candidate", "iter", "n_resources", "n_iter"):
+            results[key] = np.asarray(results[key])
+        self.cv_results_ = results
+        self.best_index_ = int(np.flatnonzero(rank == 1)[0])
+        self.best_params_ = dict(candidates[best])
+        self.best_score_ = float(results["test_score"][self.best_index_])
+        self.n_candidates_ = [n for n, _ in rungs]
+        self.n_resources_ = [epochs for _, epochs in rungs]
+        self.n_iterations_ = len(rungs)
+        self.search_epochs_ = int(
+            sum(row["n_iter"] for row in _last_row_per_candidate(rows))
+        )
+        self.search_cpu_time_ = float(results["fit_cpu_time"].sum())
+
+    def _fit(self, X, y, sample_weight):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=self._y_numeric,
+        )
+        y = self._check_y(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        seed = _draw_seed(self.random_state)
+        self._search(X, y, sample_weight, seed)
+        start = time.process_time()
+        best = self._base(seed).set_params(
+            **self.best_params_,
+            early_stopping=False,
+            n_iter_no_change=np.inf,
+            max_iter=self.refit_epochs_,
+        )
+        with warnings.catch_warnings():
+            # It stops at the epoch count the search chose, by design.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.best_estimator_ = best.fit(X, y, sample_weight=sample_weight)
+        self.refit_cpu_time_ = time.process_time() - start
+        self.n_iter_ = self.best_estimator_.n_iter_
+        return self
+
+    def _check_y(self, y):
+        return y
+
+    def predict(self, X):
+        """Predictions of the refitted best estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``best_estimator_.predict(X)``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_regression
+        >>> from sk_reg import RegularizedNetRegressorCV
+        >>> X, y = make_regression(n_samples=60, n_features=3, random_state=0)
+        >>> reg = RegularizedNetRegressorCV(budget=60, min_iter=5, max_iter=10,
+        ...                                 random_state=0).fit(X, y)
+        >>> reg.predict(X[:2]).shape
+        (2,)
+        """
+        X = self._checked_X(X)
+        return self.best_estimator_.predict(X)
+
+    def _checked_X(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _best_epoch(estimator):
+    """Epochs of ``estimator``'s best validation score (its early stopping's pick)."""
+    return int(np.argmax(estimator.validation_scores_)) + 1
+
+
+def _subset(sample_weight, rows):
+    return None if sample_weight is None else sample_weight[rows]
+
+
+def _result_row(params, index, rung, epochs, estimator, score, cpu):
+    return {
+        "params": params,
+        "candidate": index,
+        "iter": rung,
+        "n_resources": epochs,
+        "n_iter": estimator.n_iter_,
+        "test_score": score,
+        "fit_cpu_time": cpu.get(index, 0.0),
+    }
+
+
+def _last_row_per_candidate(rows):
+    last = {}
+    for row in rows:
+        last[row["candidate"]] = row
+    return last.values()
+
+
+_SEARCH_DOC = """
+    Parameters
+    ----------
+    candidates : list of dict, default=None
+        The search space: each dict holds ``{net_name}`` parameters for one
+        candidate, on top of the settings every candidate shares
+        (``early_stopping=True, scoring="loss", n_iter_no_change=10``).
+        None uses the curated space of nine candidates: the default network;
+        a wider ``(256, 256)`` network, plain and with dropout 0.2; a
+        ``(512,)`` network with dropout 0.3 and ``l2=1e-3``; batches of 32;
+        ``l2=0.1``; ``l1=1e-3``; a linear model (``hidden_layer_sizes=()``,
+        learning rate 1e-2); and{extra}. They were chosen from measurements on
+        ten real tables (see the :doc:`regularization study
+        </regularization_study>`).
+        The chosen dict is ``best_params_``.
+
+    max_iter : int, default=200
+        Most epochs any candidate, and the refit, trains.
+
+    min_iter : int, default=30
+        Epochs of the first rung: every candidate trains this long (or until
+        early stopping ends it) before the first cut.
+
+    factor : float, default=3
+        After each rung, the best ``ceil(n / factor)`` candidates continue
+        (warm-started: weights and optimizer state carry over) to ``factor``
+        times as many epochs; the last rung (the one that would leave a single
+        candidate) trains to ``max_iter``, or until early stopping ends each
+        candidate (see :func:`sk_reg.cv.halving_schedule`).
+
+    budget : int, default=None
+        Most training epochs the search may spend, summed over all candidates
+        (an epoch is one pass over the inner training rows; a wide candidate's
+        epoch costs more CPU). Later rungs are shortened or dropped to fit it;
+        the refit (at most ``max_iter`` epochs on all rows) comes on top. None:
+        the schedule's own bound, ``sum(n * epochs)`` over the rungs, 780
+        epochs with the defaults (9 x 30 + 3 x 170). A budget below
+        ``n_candidates * min_iter`` is a ``ValueError``. ``search_epochs_``
+        reports what was spent.
+
+    validation_fraction : float, default=0.2
+        Share of the rows held out to score the candidates{stratified}. Each
+        candidate also holds out 10% of the rest (at least 3 rows) for its own
+        early stopping.
+
+    scoring : None, str or callable, default=None
+        How candidates are compared on the held-out rows (higher is better):
+        None is {default_scoring}; or a scorer name or callable as in
+        :func:`sklearn.metrics.get_scorer`.
+
+    n_jobs : int, default=None
+        Candidates of a rung trained in parallel (joblib; use
+        ``joblib.parallel_backend("dask")`` for a Dask cluster). None is 1.
+
+    device : str, default="cpu"
+        Training device of every candidate and the refit (see ``{net_name}``).
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the hold-out split and the seed every candidate and the refit
+        share. An int makes ``fit`` deterministic.
+
+    verbose : int, default=0
+        Unused; kept for the signature of scikit-learn searches.{extra_params}
+
+    Attributes
+    ----------
+    best_estimator_ : {net_name}
+        The winning candidate refitted on all rows, without early stopping,
+        for ``refit_epochs_`` epochs.
+
+    refit_epochs_ : int
+        The epoch of the winner's best validation loss during the search
+        (its early stopping's choice), the length of the refit.
+
+    best_params_ : dict
+        The chosen candidate's parameters (one of ``candidates``).
+
+    best_score_ : float
+        Its held-out score in the last rung it reached.
+
+    best_index_ : int
+        Its row in ``cv_results_``.
+
+    cv_results_ : dict of arrays
+        One row per candidate and rung: ``params``, ``candidate`` (index into
+        the candidates), ``iter`` (rung), ``n_resources`` (epoch target of the
+        rung), ``n_iter`` (epochs trained so far), ``test_score``,
+        ``fit_cpu_time`` (process CPU seconds of that rung's training; 0 when
+        early stopping had already ended the candidate) and
+        ``rank_test_score`` (later rungs first, then by score, as in
+        :class:`~sklearn.model_selection.HalvingGridSearchCV`).
+
+    n_candidates_, n_resources_ : list of int
+        Candidates and epoch target of each rung.
+
+    n_iterations_ : int
+        Number of rungs run.
+
+    search_epochs_ : int
+        Epochs trained during the search, summed over the candidates.
+
+    search_cpu_time_, refit_cpu_time_ : float
+        Process CPU seconds of the search's training (summed over workers)
+        and of the refit.
+
+    n_iter_ : int
+        Epochs of the refit.
+{class_attrs}
+    n_features_in_ : int
+        Number of input columns.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names, when ``X`` was a DataFrame with string column names.
+"""
+
+
+class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
+    __doc__ = (
+        """Neural network classifier that chooses its own regularization.
+
+    ``fit`` holds out ``validation_fraction`` of the rows, trains the
+    candidates of a small search space (width, learning rate, ``l1``, ``l2``,
+    dropout, label smoothing, input noise, all with early stopping on the
+    validation loss) on the rest by successive halving over epochs, and
+    refits the best on all rows. Read more in the
+    :ref:`User Guide <cv-estimators>`.
+"""
+        + _SEARCH_DOC.format(
+            net_name="RegularizedNetClassifier",
+            extra=" ``dropout=0.1, l2=1e-3, label_smoothing=0.1``",
+            stratified=" (stratified by class)",
+            default_scoring="the negative log-loss (accuracy for multilabel targets)",
+            extra_params="",
+            class_attrs="""
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+""",
+        )
+        + """
+    See Also
+    --------
+    RegularizedNetClassifier : The network with fixed hyperparameters.
+    RegularizedNetRegressorCV : The regression counterpart.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_reg import RegularizedNetClassifierCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = RegularizedNetClassifierCV(budget=120, min_iter=10, max_iter=30,
+    ...                                  random_state=0).fit(X, y)
+    >>> sorted(clf.best_params_) == sorted(clf.best_params_.keys())
+    True
+    >>> clf.search_epochs_ <= 120
+    True
+    """
+    )
+
+    _Net = RegularizedNetClassifier
+    _default_candidates = _CLASSIFIER_CANDIDATES
+    _y_numeric = False
+
+    def __init__(
+        self,
+        candidates=None,
+        *,
+        max_iter=200,
+        min_iter=30,
+        factor=3,
+        budget=None,
+        validation_fraction=0.2,
+        scoring=None,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.candidates = candidates
+        self.max_iter = max_iter
+        self.min_iter = min_iter
+        self.factor = factor
+        self.budget = budget
+        self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_y(self, y):
+        check_classification_targets(y)
+        self._multilabel = type_of_target(y) == "multilabel-indicator"
+        if not self._multilabel and len(np.unique(y)) < 2:
+            raise ValueError(
+                "RegularizedNetClassifierCV needs samples of at least 2 classes; "
+                "the data contains only 1 class."
+            )
+        return y
+
+    def _stratify(self, y):
+        return None if self._multilabel else y
+
+    def _scoring(self, estimator):
+        if self.scoring is not None:
+            return self.scoring
+        return None if self._multilabel else "neg_log_loss"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose the regularization on a hold-out, then refit on all rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label indicator matrix.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in every candidate's loss and the refit's.
+
+        Returns
+        -------
+        self : RegularizedNetClassifierCV
+            The fitted search.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_reg import RegularizedNetClassifierCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = RegularizedNetClassifierCV(
+        ...     [{"l2": 1e-4}, {"l2": 1.0}], min_iter=5, max_iter=10, random_state=0
+        ... ).fit(X, y)
+        >>> clf.n_candidates_
+        [2]
+        """
+        self._fit(X, y, sample_weight)
+        self.classes_ = self.best_estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities of the refitted best estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``best_estimator_.predict_proba(X)``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_reg import RegularizedNetClassifierCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = RegularizedNetClassifierCV(budget=60, min_iter=5, max_iter=10,
+        ...                                  random_state=0).fit(X, y)
+        >>> clf.predict_proba(X[:2]).shape
+        (2, 3)
+        """
+        X = self._checked_X(X)
+        return self.best_estimator_.predict_proba(X)
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of the refitted best estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``best_estimator_.predict_log_proba(X)``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sk_reg import RegularizedNetClassifierCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = RegularizedNetClassifierCV(budget=60, min_iter=5, max_iter=10,
+        ...                                  random_state=0).fit(X, y)
+        >>> clf.predict_log_proba(X[:2]).shape
+        (2, 3)
+        """
+        X = self._checked_X(X)
+        return self.best_estimator_.predict_log_proba(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
+    __doc__ = (
+        """Neural network regressor that chooses its own regularization.
+
+    ``fit`` holds out ``validation_fraction`` of the rows, trains the
+    candidates of a small search space (width, learning rate, ``l1``, ``l2``,
+    dropout, input noise, all with early stopping on the validation loss) on
+    the rest by successive halving over epochs, and refits the best on all
+    rows. Targets are standardised inside every fit (``normalize_y=True``).
+    Read more in the :ref:`User Guide <cv-estimators>`.
+"""
+        + _SEARCH_DOC.format(
+            net_name="RegularizedNetRegressor",
+            extra=" ``dropout=0.1, l2=1e-3``",
+            stratified="",
+            default_scoring="R^2",
+            extra_params="""
+
+    normalize_y : bool, default=True
+        Passed to every candidate and the refit: standardise the targets
+        inside ``fit`` and undo it in ``predict`` (see
+        :class:`RegularizedNetRegressor`).""",
+            class_attrs="",
+        )
+        + """
+    See Also
+    --------
+    RegularizedNetRegressor : The network with fixed hyperparameters.
+    RegularizedNetClassifierCV : The classification counterpart.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sk_reg import RegularizedNetRegressorCV
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=10, random_state=0)
+    >>> reg = RegularizedNetRegressorCV(budget=120, min_iter=10, max_iter=30,
+    ...                                 random_state=0).fit(X, y)
+    >>> reg.best_params_ in reg.cv_results_["params"]
+    True
+    """
+    )
+
+    _Net = RegularizedNetRegressor
+    _default_candidates = _REGRESSOR_CANDIDATES
+    _y_numeric = True
+
+    def __init__(
+        self,
+        candidates=None,
+        *,
+        max_iter=200,
+        min_iter=30,
+        factor=3,
+        budget=None,
+        validation_fraction=0.2,
+        scoring=None,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        normalize_y=True,
+    ):
+        self.candidates = candidates
+        self.max_iter = max_iter
+        self.min_iter = min_iter
+        self.factor = factor
+        self.budget = budget
+        self.validation_fraction = validation_fraction
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.device = device
+        self.normalize_y = normalize_y
+        self.random_state = random_state
+        self.verbose = verbose
+
+    _parameter_constraints = {
+        **_NetCV._parameter_constraints,
+        "normalize_y": ["boolean"],
+    }
+
+    def _extra_params(self):
+        return {"normalize_y": self.normalize_y}
+
+    def _scoring(self, estimator):
+        return self.scoring
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose the regularization on a hold-out, then refit on all rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in every candidate's loss and the refit's.
+
+        Returns
+        -------
+        self : RegularizedNetRegressorCV
+            The fitted search.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_regression
+        >>> from sk_reg import RegularizedNetRegressorCV
+        >>> X, y = make_regression(n_samples=60, n_features=3, random_state=0)
+        >>> reg = RegularizedNetRegressorCV(
+        ...     [{"l2": 1e-4}, {"l2": 1.0}], min_iter=5, max_iter=10, random_state=0
+        ... ).fit(X, y)
+        >>> reg.n_resources_
+        [10]
+        """
+        return self._fit(X, y, sample_weight)

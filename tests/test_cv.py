@@ -1,0 +1,250 @@
+"""RegularizedNetClassifierCV / RegressorCV, and normalize_y on the regressor."""
+
+import importlib
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+import sk_reg
+from sk_reg import (
+    RegularizedNetClassifier,
+    RegularizedNetClassifierCV,
+    RegularizedNetRegressor,
+    RegularizedNetRegressorCV,
+)
+from sk_reg.cv import halving_schedule
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Weak and strong L2; lr 1e-2 and batches of 32 so that 30 epochs train.
+_L2_GRID = [
+    {"l2": v, "learning_rate_init": 1e-2, "batch_size": 32, "hidden_layer_sizes": (64,)}
+    for v in (1e-4, 1.0, 10.0)
+]
+_BASE = {"hidden_layer_sizes": (8,), "learning_rate_init": 1e-2, "batch_size": 16}
+_SMALL = [_BASE, {**_BASE, "l2": 1e-1}, {**_BASE, "dropout": 0.2}]
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _noisy_small(seed):
+    """100 rows, 40 columns, a linear signal in two of them and unit noise."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(100, 40)
+    return X, X[:, 0] + X[:, 1] + rng.randn(100)
+
+
+def _clean_large(seed):
+    """1000 rows of a noiseless nonlinear function of 3 columns."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(1000, 3)
+    return X, np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stronger_regularization_on_noisy_small_data(seed):
+    def chosen_l2(data):
+        search = RegularizedNetRegressorCV(
+            _L2_GRID, min_iter=30, max_iter=60, random_state=seed
+        )
+        return search.fit(*data).best_params_["l2"]
+
+    assert chosen_l2(_noisy_small(seed)) >= 1.0
+    assert chosen_l2(_clean_large(seed)) == 1e-4
+
+
+def test_deterministic_under_random_state(iris):
+    X, y = iris
+    fits = [
+        RegularizedNetClassifierCV(_SMALL, min_iter=5, max_iter=15, random_state=3).fit(
+            X, y
+        )
+        for _ in range(2)
+    ]
+    a, b = fits
+    np.testing.assert_array_equal(
+        a.cv_results_["test_score"], b.cv_results_["test_score"]
+    )
+    assert a.best_params_ == b.best_params_
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_parallel_search_matches_sequential(iris):
+    X, y = iris
+    kwargs = dict(candidates=_SMALL, min_iter=5, max_iter=15, random_state=0)
+    one = RegularizedNetClassifierCV(**kwargs).fit(X, y)
+    two = RegularizedNetClassifierCV(**kwargs, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(
+        one.cv_results_["test_score"], two.cv_results_["test_score"]
+    )
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+
+
+def test_halving_schedule():
+    assert halving_schedule(9, 30, 200, 3) == [(9, 30), (3, 200)]
+    assert halving_schedule(27, 2, 200, 3) == [(27, 2), (9, 6), (3, 200)]
+    assert halving_schedule(27, 30, 60, 3) == [(27, 30), (9, 60)]
+    assert halving_schedule(3, 5, 10, 3) == [(3, 10)]
+    assert halving_schedule(1, 5, 10, 3) == [(1, 10)]
+
+
+def test_halving_keeps_the_best_and_counts_epochs(iris):
+    X, y = iris
+    search = RegularizedNetClassifierCV(
+        _SMALL, min_iter=4, max_iter=40, factor=2, random_state=0
+    ).fit(X, y)
+    res = search.cv_results_
+    assert search.n_candidates_ == [3, 2] and search.n_resources_ == [4, 40]
+    first = res["iter"] == 0
+    survivors = set(res["candidate"][res["iter"] == 1])
+    # The survivors are the two best of the first rung.
+    best_two = res["candidate"][first][np.argsort(-res["test_score"][first])][:2]
+    assert survivors == set(best_two)
+    # search_epochs_ is what the candidates' nets trained.
+    last = {c: n for c, n in zip(res["candidate"], res["n_iter"], strict=True)}
+    assert search.search_epochs_ == sum(last.values()) <= 3 * 4 + 2 * 36
+
+
+@pytest.mark.parametrize("budget", [12, 16, 20])
+def test_budget_bounds_the_search(iris, budget):
+    X, y = iris
+    search = RegularizedNetClassifierCV(
+        _SMALL, min_iter=4, max_iter=40, factor=2, budget=budget, random_state=0
+    ).fit(X, y)
+    assert search.search_epochs_ <= budget
+    # 12 epochs pay for the first rung only; more buy a (shortened) second.
+    assert search.n_iterations_ == (1 if budget == 12 else 2)
+    assert search.n_resources_[-1] <= 4 + (budget - 12) // 2
+
+
+def test_budget_too_small_is_an_error(iris):
+    X, y = iris
+    search = RegularizedNetClassifierCV(_SMALL, min_iter=5, budget=14)
+    with pytest.raises(ValueError, match="budget=14 epochs is too small"):
+        search.fit(X, y)
+    assert not hasattr(search, "best_estimator_")
+
+
+def test_data_too_small_is_an_error():
+    X = np.random.RandomState(0).randn(4, 2)
+    with pytest.raises(ValueError, match="n_samples=4 is too few"):
+        RegularizedNetRegressorCV(_SMALL).fit(X, X[:, 0])
+    y = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 2])  # class 2 has 1 sample
+    X = np.random.RandomState(0).randn(10, 2)
+    with pytest.raises(ValueError, match="2 samples of every class"):
+        RegularizedNetClassifierCV(_SMALL).fit(X, y)
+
+
+def test_bad_candidates_are_an_error(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="candidates must be a non-empty list"):
+        RegularizedNetClassifierCV([]).fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        RegularizedNetClassifierCV(budget=0).fit(X, y)
+
+
+def test_fitted_attributes(iris):
+    X, y = iris
+    df = pd.DataFrame(X, columns=[f"c{i}" for i in range(4)])
+    search = RegularizedNetClassifierCV(
+        _SMALL, min_iter=5, max_iter=15, random_state=0
+    ).fit(df, y)
+    assert search.best_params_ in _SMALL
+    res = search.cv_results_
+    assert res["rank_test_score"][search.best_index_] == 1
+    assert res["params"][search.best_index_] == search.best_params_
+    assert search.best_score_ == res["test_score"][search.best_index_]
+    best = search.best_estimator_
+    assert isinstance(best, RegularizedNetClassifier)
+    assert all(best.get_params()[k] == v for k, v in search.best_params_.items())
+    assert best.n_iter_ == search.refit_epochs_ == search.n_iter_
+    np.testing.assert_array_equal(search.classes_, [0, 1, 2])
+    assert search.n_features_in_ == 4
+    np.testing.assert_array_equal(search.feature_names_in_, df.columns)
+    np.testing.assert_array_equal(search.predict(df), best.predict(X))
+    assert search.score(df, y) > 0.8
+
+
+def test_pipeline_and_nested_search():
+    X, y = make_regression(120, 4, noise=5.0, random_state=0)
+    pipe = make_pipeline(
+        StandardScaler(),
+        RegularizedNetRegressorCV(_SMALL[:2], min_iter=10, max_iter=20, random_state=0),
+    )
+    outer = GridSearchCV(
+        pipe, {"regularizednetregressorcv__validation_fraction": [0.2, 0.3]}, cv=2
+    ).fit(X, y * 1e3)
+    inner = outer.best_estimator_[-1]
+    assert inner.best_params_ in _SMALL[:2]
+    assert outer.score(X, y * 1e3) > 0.5
+
+
+def test_pickle_and_save(iris):
+    X, y = iris
+    search = RegularizedNetClassifierCV(
+        _SMALL[:2], min_iter=5, max_iter=10, random_state=0
+    ).fit(X, y)
+    again = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(again.predict_proba(X), search.predict_proba(X))
+    with pytest.raises(TypeError, match="got RegularizedNetClassifierCV"):
+        sk_reg.save(search, "unused.skreg")
+
+
+# -- normalize_y ----------------------------------------------------------------
+def _reg(**kwargs):
+    return RegularizedNetRegressor(
+        (16,), max_iter=60, learning_rate_init=1e-2, random_state=0, **kwargs
+    )
+
+
+def test_normalize_y_makes_the_fit_scale_free():
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    small = _reg(normalize_y=True).fit(X, y)
+    large = _reg(normalize_y=True).fit(X, y * 1e4)
+    # Same model in standardised units: predictions scale with y.
+    np.testing.assert_allclose(large.predict(X), 1e4 * small.predict(X), rtol=1e-5)
+    assert large.score(X, y * 1e4) == pytest.approx(small.score(X, y), abs=1e-6)
+    assert small.score(X, y) > 0.9
+    # Without it, targets of 1e6 are out of reach of a 60-epoch Adam fit.
+    assert _reg().fit(X, y * 1e4).score(X, y * 1e4) < 0.5
+
+
+def test_normalize_y_defaults_and_poisson():
+    assert RegularizedNetRegressor().normalize_y is False
+    assert RegularizedNetRegressorCV().normalize_y is True
+    X, y = make_regression(50, 3, random_state=0)
+    with pytest.raises(InvalidParameterError, match="not applicable with loss"):
+        _reg(normalize_y=True, loss="poisson").fit(X, np.abs(y))
+
+
+def test_normalize_y_survives_persistence_and_onnx(tmp_path):
+    X, y = make_regression(100, 4, noise=5.0, random_state=0)
+    X = X.astype(np.float32)
+    reg = _reg(normalize_y=True).fit(X, y * 1e4)
+    expected = reg.predict(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(reg)).predict(X), expected)
+    sk_reg.save(reg, tmp_path / "m.skreg")
+    np.testing.assert_array_equal(
+        sk_reg.load(tmp_path / "m.skreg").predict(X), expected
+    )
+    onnxruntime = pytest.importorskip("onnxruntime")
+    skl2onnx = pytest.importorskip("skl2onnx")
+    importlib.import_module("sk_reg.onnx")  # registers the converters
+
+    model = skl2onnx.to_onnx(reg, X[:1])
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    got = session.run(None, {session.get_inputs()[0].name: X})[0].ravel()
+    np.testing.assert_allclose(
+        got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()
+    )
