@@ -21,7 +21,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 
 from . import _fast_mlp, _fused_adam
-from ._sparse import csr_rows, is_csr, takes_csr
+from ._sparse import csr_rows, csr_vstack, is_csr, takes_csr
 from .modules import first_linear_weight
 from .penalties import (
     add_l2_gradient_,
@@ -84,6 +84,25 @@ class _TensorDataset(torch.utils.data.Dataset):
                 for t in (self.y, self.sw)
             ),
         )
+
+    def join(self, other: _TensorDataset) -> _TensorDataset:
+        """All rows of ``self`` followed by those of ``other`` (both unsubsetted)."""
+        X = (
+            csr_vstack(self.X, other.X)
+            if is_csr(self.X)
+            else torch.cat([self.X, other.X])
+        )
+        sw = None
+        if self.sw is not None or other.sw is not None:
+            sw = torch.cat(
+                [
+                    torch.ones(len(d), dtype=X.dtype, device=X.device)
+                    if d.sw is None
+                    else d.sw
+                    for d in (self, other)
+                ]
+            )
+        return _TensorDataset(X, torch.cat([self.y, other.y]), sw)
 
     def subset(self, indices) -> _TensorDataset:
         indices = torch.as_tensor(indices, dtype=torch.long)
@@ -208,17 +227,27 @@ class _HoldoutSplit:
     When a stratified split is impossible (a class with a single member, or
     fewer validation rows than classes) the split falls back to a plain random
     one with a warning, rather than failing inside ``train_test_split``.
+    With ``n_train`` (``fit(..., X_val=..., y_val=...)``, the validation rows
+    appended to the training rows) the first ``n_train`` rows train and the
+    rest validate.
     """
 
-    def __init__(self, fraction, stratify, seed):
+    def __init__(self, fraction, stratify, seed, n_train=None):
         self.fraction = fraction
         self.stratify = stratify
         self.seed = seed
+        self.n_train = n_train
 
     def __call__(self, dataset, y=None, **fit_params):
         from sklearn.model_selection import train_test_split
 
         n = len(dataset)
+        if self.n_train is not None:
+            rows = np.arange(n)
+            return (
+                dataset.subset(rows[: self.n_train]),
+                dataset.subset(rows[self.n_train :]),
+            )
         labels = None
         if self.stratify:
             labels = dataset.y.cpu().numpy()

@@ -52,6 +52,19 @@ def csr_tensor_to_scipy(X):
     return sp.csr_matrix(tuple(t.cpu().numpy() for t in parts), shape=tuple(X.shape))
 
 
+def csr_vstack(top, bottom):
+    """The rows of CSR tensor ``top`` followed by those of ``bottom``, as CSR."""
+    crow = torch.cat(
+        [top.crow_indices(), bottom.crow_indices()[1:] + top.values().numel()]
+    )
+    return csr_tensor(
+        crow,
+        torch.cat([top.col_indices(), bottom.col_indices()]),
+        torch.cat([top.values(), bottom.values()]),
+        (top.shape[0] + bottom.shape[0], top.shape[1]),
+    )
+
+
 def csr_rows(X, rows):
     """Rows ``rows`` (a 1-D long tensor) of the CSR tensor ``X``, as CSR."""
     crow, col, values = X.crow_indices(), X.col_indices(), X.values()

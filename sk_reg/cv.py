@@ -69,15 +69,22 @@ _CLASSIFIER_CANDIDATES = (
 _REGRESSOR_CANDIDATES = (*_COMMON_CANDIDATES, {"dropout": 0.1, "l2": 1e-3})
 
 
-def _advance(estimator, X, y, sample_weight, epochs):
-    """Train ``estimator`` up to ``epochs`` in total (warm-started); with CPU s."""
+def _advance(estimator, train, valid, epochs):
+    """Train ``estimator`` up to ``epochs`` in total (warm-started); with CPU s.
+
+    ``train`` and ``valid`` are ``(X, y, sample_weight)``: the candidate trains
+    on the first and early-stops on the second, the search's hold-out.
+    """
     start = time.process_time()
     done = getattr(estimator, "n_iter_", 0)
     estimator.set_params(max_iter=epochs - done, warm_start=done > 0)
+    X_val, y_val, sample_weight_val = valid
     with warnings.catch_warnings():
         # A rung ends before convergence by design.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator.fit(X, y, sample_weight=sample_weight)
+        estimator.fit(
+            *train, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val
+        )
     return estimator, time.process_time() - start
 
 
@@ -219,13 +226,10 @@ class _NetCV(BaseEstimator):
             len(candidates), self.min_iter, self.max_iter, self.factor
         )
         rungs = _budgeted(schedule, self.budget)
-        # Each candidate's own early stopping needs 2 validation rows.
-        base = self._base(seed).set_params(
-            validation_fraction=max(0.1, 2.5 / len(train))
-        )
+        base = self._base(seed)
         alive = {i: clone(base).set_params(**c) for i, c in enumerate(candidates)}
         order, done, rows = list(alive), set(), []
-        fit_data = (X[train], y[train], _subset(sample_weight, train))
+        fit_data = [(X[r], y[r], _subset(sample_weight, r)) for r in (train, val)]
         for rung, (n_keep, epochs) in enumerate(rungs):
             order = order[:n_keep]
             todo = [i for i in order if i not in done]
@@ -399,7 +403,7 @@ _SEARCH_DOC = """
     max_iter : int, default=200
         Most epochs any candidate, and the refit, trains.
 
-    min_iter : int, default=30
+    min_iter : int, default=20
         Epochs of the first rung: every candidate trains this long (or until
         early stopping ends it) before the first cut.
 
@@ -415,15 +419,17 @@ _SEARCH_DOC = """
         (an epoch is one pass over the inner training rows; a wide candidate's
         epoch costs more CPU). Later rungs are shortened or dropped to fit it;
         the refit (at most ``max_iter`` epochs on all rows) comes on top. None:
-        the schedule's own bound, ``sum(n * epochs)`` over the rungs, 780
-        epochs with the defaults (9 x 30 + 3 x 170). A budget below
+        the schedule's own bound, ``sum(n * epochs)`` over the rungs, 720
+        epochs with the defaults (9 x 20 + 3 x 180). A budget below
         ``n_candidates * min_iter`` is a ``ValueError``. ``search_epochs_``
         reports what was spent.
 
     validation_fraction : float, default=0.2
-        Share of the rows held out to score the candidates{stratified}. Each
-        candidate also holds out 10% of the rest (at least 3 rows) for its own
-        early stopping.
+        Share of the rows held out to score the candidates{stratified}. The
+        candidates train on all the other rows and early-stop on these (they
+        are passed as ``X_val, y_val`` to ``{net_name}.fit``), so the epoch
+        each candidate's early stopping restores is also the one it is scored
+        at.
 
     scoring : None, str or callable, default=None
         How candidates are compared on the held-out rows (higher is better):
@@ -547,7 +553,7 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         candidates=None,
         *,
         max_iter=200,
-        min_iter=30,
+        min_iter=20,
         factor=3,
         budget=None,
         validation_fraction=0.2,
@@ -731,7 +737,7 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         candidates=None,
         *,
         max_iter=200,
-        min_iter=30,
+        min_iter=20,
         factor=3,
         budget=None,
         validation_fraction=0.2,

@@ -448,6 +448,7 @@ class _BaseRegularizedNet(BaseEstimator):
         batch_size,
         early_stopping,
         incremental,
+        n_train=None,
     ):
         """The only place that knows skorch's argument names."""
         module = self._build_module(n_features, n_outputs, dtype, seed)
@@ -459,6 +460,7 @@ class _BaseRegularizedNet(BaseEstimator):
                 self.validation_fraction,
                 stratify=self._stratify_split(),
                 seed=seed % (2**31 - 1),
+                n_train=n_train,
             )
         net = _RegularizedNet(
             module,
@@ -563,7 +565,16 @@ class _BaseRegularizedNet(BaseEstimator):
             )
 
     # -- training ------------------------------------------------------------
-    def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        incremental=False,
+        classes=None,
+        validation=None,
+    ):
         """Train, or leave the estimator exactly as it was if anything fails.
 
         Bad input, divergence before any epoch completed, an interrupt before
@@ -580,7 +591,12 @@ class _BaseRegularizedNet(BaseEstimator):
         )
         try:
             return self._fit_without_rollback(
-                X, y, sample_weight, incremental=incremental, classes=classes
+                X,
+                y,
+                sample_weight,
+                incremental=incremental,
+                classes=classes,
+                validation=validation,
             )
         except BaseException as exc:
             self.__dict__.clear()
@@ -595,23 +611,30 @@ class _BaseRegularizedNet(BaseEstimator):
             raise
 
     def _fit_without_rollback(
-        self, X, y, sample_weight=None, *, incremental=False, classes=None
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        incremental=False,
+        classes=None,
+        validation=None,
     ):
         """One training call, without the rollback of :meth:`_fit`."""
         augment, device = self._validated_settings()
         continuing = incremental and hasattr(self, "net_")
         if continuing:
             device = self._device
-        dataset, n_outputs, dtype = self._training_data(
-            X, y, sample_weight, continuing, classes, device
+        dataset, n_outputs, dtype, n_train = self._training_data(
+            X, y, sample_weight, continuing, classes, device, validation
         )
         n_features = self.n_features_in_
         augment = _prepare_augment(augment, n_features, self._input_shape)
         early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            self._check_validation_size(len(dataset))
+        if early_stopping and validation is None:
+            self._check_validation_size(n_train)
         batch_size = 200 if self.batch_size == "auto" else self.batch_size
-        batch_size = min(batch_size, len(dataset))
+        batch_size = min(batch_size, n_train)
         # A previous net to continue from: partial_fit after any fit, or a
         # warm-started fit. Its weights, optimizer state and history move to a
         # net built from the current hyperparameters.
@@ -640,6 +663,7 @@ class _BaseRegularizedNet(BaseEstimator):
                     batch_size=batch_size,
                     early_stopping=early_stopping,
                     incremental=incremental,
+                    n_train=None if validation is None else n_train,
                 )
                 if previous is not None:
                     self._continue_from(previous, net)
@@ -653,15 +677,29 @@ class _BaseRegularizedNet(BaseEstimator):
         self._warn_about_stop(net, len(net.history) - epochs_before, incremental)
         return self
 
-    def _training_data(self, X, y, sample_weight, continuing, classes, device):
-        """Validate and encode one call's data into a :class:`_TensorDataset`."""
+    def _training_data(
+        self, X, y, sample_weight, continuing, classes, device, validation=None
+    ):
+        """Validate and encode one call's data into a :class:`_TensorDataset`.
+
+        Returns the dataset (the ``validation`` rows, if any, after the
+        training rows), the output width, the compute dtype and the number of
+        training rows.
+        """
         X, y = self._validate_X_y(X, y, reset=not continuing)
         y_enc, n_outputs = self._set_and_encode_targets(
             y, first_call=not continuing, classes=classes
         )
         sample_weight = self._sample_weight(sample_weight, X, y_enc)
         dtype = self._dtype if continuing else self._compute_dtype(X)
-        dataset = _TensorDataset(
+        dataset = self._dataset(X, y_enc, sample_weight, dtype, device)
+        if validation is None:
+            return dataset, n_outputs, dtype, len(dataset)
+        joined, n_train = self._with_validation_rows(dataset, validation)
+        return joined, n_outputs, dtype, n_train
+
+    def _dataset(self, X, y_enc, sample_weight, dtype, device):
+        return _TensorDataset(
             self._to_tensor(X, dtype, device),
             # np.array copies: targets are small, and a read-only y (memmap)
             # cannot be wrapped by torch without a warning.
@@ -672,7 +710,43 @@ class _BaseRegularizedNet(BaseEstimator):
             if sample_weight is None
             else self._to_tensor(sample_weight, dtype, device),
         )
-        return dataset, n_outputs, dtype
+
+    @staticmethod
+    def _validation_arguments(X_val, y_val, sample_weight_val, early_stopping):
+        """``(X_val, y_val, sample_weight_val)``, or None when none was passed."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val was passed without X_val, y_val.")
+            return None
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} was passed to fit without {missing}.")
+        if not early_stopping:
+            raise ValueError(
+                "X_val and y_val are the rows early stopping watches, but "
+                "early_stopping=False. Set early_stopping=True, or do not pass them."
+            )
+        return X_val, y_val, sample_weight_val
+
+    def _with_validation_rows(self, dataset, validation):
+        """``dataset`` followed by the ``(X_val, y_val, sample_weight_val)`` rows.
+
+        The validation rows are checked and encoded as the training rows were
+        (same features, classes and target scaling); returns the joined
+        dataset and the number of training rows in front.
+        """
+        X_val, y_val, sw_val = validation
+        self.n_outputs_ = dataset.y.shape[1] if dataset.y.ndim == 2 else None
+        try:
+            X_val, y_val = self._validate_X_y(X_val, y_val, reset=False)
+            y_enc = self._set_and_encode_targets(y_val, first_call=False)[0]
+            sw_val = self._sample_weight(sw_val, X_val, y_enc)
+        except ValueError as exc:
+            raise ValueError(f"Invalid validation data (X_val, y_val): {exc}") from exc
+        if is_csr(dataset.X) != sp.issparse(X_val):  # one layout for all rows
+            X_val = sp.csr_matrix(X_val) if is_csr(dataset.X) else X_val.toarray()
+        valid = self._dataset(X_val, y_enc, sw_val, dataset.X.dtype, dataset.X.device)
+        return dataset.join(valid), len(dataset)
 
     def _check_validation_size(self, n_samples):
         n_valid = int(np.ceil(self.validation_fraction * n_samples))
@@ -1184,7 +1258,16 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         return y_enc.astype(int) if self._multilabel else self.classes_[y_enc]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to ``X``, ``y``.
 
         Parameters
@@ -1200,6 +1283,19 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the loss.
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Rows early stopping watches instead of holding out
+            ``validation_fraction`` of ``X`` (then all of ``X`` trains). Needs
+            ``early_stopping=True`` and ``y_val``; checked and encoded like
+            ``X``. In a :class:`~sklearn.pipeline.Pipeline`, pass
+            ``transform_input=["X_val"]`` to preprocess it like ``X``.
+
+        y_val : array-like of shape (n_val,), default=None
+            Targets of ``X_val``; only classes seen in ``y``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the ``X_val`` rows in the validation score.
+
         Returns
         -------
         self : RegularizedNetClassifier
@@ -1212,7 +1308,10 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"]).classes_
         array(['a', 'b'], dtype='<U1')
         """
-        return self._fit(X, y, sample_weight)
+        validation = self._validation_arguments(
+            X_val, y_val, sample_weight_val, self.early_stopping
+        )
+        return self._fit(X, y, sample_weight, validation=validation)
 
     @_WithoutEarlyStopping
     @_fit_context(prefer_skip_nested_validation=True)
@@ -1588,7 +1687,16 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         return y.ravel() if self._y_ndim == 1 else y
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to ``X``, ``y``.
 
         Parameters
@@ -1604,6 +1712,19 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample in the loss.
 
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Rows early stopping watches instead of holding out
+            ``validation_fraction`` of ``X`` (then all of ``X`` trains). Needs
+            ``early_stopping=True`` and ``y_val``; checked and encoded like
+            ``X``. In a :class:`~sklearn.pipeline.Pipeline`, pass
+            ``transform_input=["X_val"]`` to preprocess it like ``X``.
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the ``X_val`` rows in the validation score.
+
         Returns
         -------
         self : RegularizedNetRegressor
@@ -1616,7 +1737,10 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         >>> reg.fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]).n_features_in_
         1
         """
-        return self._fit(X, y, sample_weight)
+        validation = self._validation_arguments(
+            X_val, y_val, sample_weight_val, self.early_stopping
+        )
+        return self._fit(X, y, sample_weight, validation=validation)
 
     @_WithoutEarlyStopping
     @_fit_context(prefer_skip_nested_validation=True)
