@@ -33,6 +33,7 @@ the tables, CPU seconds) from it.
 Usage::
 
     python benchmarks/bench_real_tables.py                # the full study, every row
+    python benchmarks/bench_real_tables.py --n-jobs 2     # the same, 2 processes
     python benchmarks/bench_real_tables.py --quick        # 3 tables, 2 splits
     python benchmarks/bench_real_tables.py --rows cv mlp  # some rows only
     python benchmarks/bench_real_tables.py --report       # tables only
@@ -49,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
 from scipy.stats import wilcoxon
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
@@ -189,23 +191,40 @@ def _available(row):
     return True
 
 
-def run(tables, rows, seeds, out):
+def _one_thread_run(table, row, seed):
+    """``run_one`` in a worker process: one torch and one BLAS thread."""
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        return run_one(table, row, seed)
+
+
+def run(tables, rows, seeds, out, n_jobs=1):
+    """Fit every missing (table, row, seed) and append its record to ``out``.
+
+    With ``n_jobs > 1`` the fits run in that many worker processes (each with
+    one thread); CPU seconds are still those of each fit's own process.
+    """
     done = {(r["table"], r["row"], r["seed"]) for r in _read(out)}
     rows = [r for r in rows if _available(r)]
-    for seed in seeds:
-        for table in tables:
-            for row in rows:
-                skip = row == "alone:label_smoothing" and TABLES[table][0] == "reg"
-                if (table, row, seed) in done or skip:
-                    continue
-                rec = run_one(table, row, seed)
-                print(
-                    f"{table:14s} seed {seed} {row:22s} score {rec['score']:.4f} "
-                    f"cpu {rec['cpu']:7.1f}s {rec.get('best_params', '')}",
-                    flush=True,
-                )
-                with out.open("a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
+    todo = [
+        (table, row, seed)
+        for seed in seeds
+        for table in tables
+        for row in rows
+        if (table, row, seed) not in done
+        and not (row == "alone:label_smoothing" and TABLES[table][0] == "reg")
+    ]
+    records = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_one_thread_run)(*job) for job in todo
+    )
+    for rec in records:
+        print(
+            f"{rec['table']:14s} seed {rec['seed']} {rec['row']:22s} score "
+            f"{rec['score']:.4f} cpu {rec['cpu']:7.1f}s {rec.get('best_params', '')}",
+            flush=True,
+        )
+        with out.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
 
 
 def _read(path):
@@ -318,6 +337,9 @@ def main():
     )
     p.add_argument("--output-dir", type=Path, default=HERE / "results")
     p.add_argument("--report", action="store_true", help="only rewrite the tables")
+    p.add_argument(
+        "--n-jobs", type=int, default=1, help="fits run in parallel processes"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -328,7 +350,7 @@ def main():
     start = time.time()
     if not args.report:
         with threadpool_limits(1):
-            run(args.tables, args.rows, range(args.n_seeds), out)
+            run(args.tables, args.rows, range(args.n_seeds), out, args.n_jobs)
     print(write_report(out, args.output_dir, name))
     print(f"wall time {time.time() - start:.0f} s")
 
