@@ -357,8 +357,12 @@ class _NetCV(BaseEstimator):
 
 
 def _best_epoch(estimator):
-    """Epochs of ``estimator``'s best validation score (its early stopping's pick)."""
-    return int(np.argmax(estimator.validation_scores_)) + 1
+    """Epochs of ``estimator``'s best validation score (its early stopping's pick).
+
+    Among equal scores the later epoch, as the stopping rule decides.
+    """
+    scores = np.asarray(estimator.validation_scores_)
+    return int(np.flatnonzero(scores == scores.max())[-1]) + 1
 
 
 def _subset(sample_weight, rows):
@@ -507,9 +511,9 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         """Neural network classifier that chooses its own regularization.
 
     ``fit`` holds out ``validation_fraction`` of the rows, trains the
-    candidates of a small search space (width, learning rate, ``l1``, ``l2``,
-    dropout, label smoothing, input noise, all with early stopping on the
-    validation loss) on the rest by successive halving over epochs, and
+    candidates of a small search space (width, batch size, learning rate,
+    ``l1``, ``l2``, dropout, label smoothing, all with early stopping on the
+    held-out rows' loss) on the rest by successive halving over epochs, and
     refits the best on all rows. Read more in the
     :ref:`User Guide <cv-estimators>`.
 """
@@ -691,10 +695,10 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         """Neural network regressor that chooses its own regularization.
 
     ``fit`` holds out ``validation_fraction`` of the rows, trains the
-    candidates of a small search space (width, learning rate, ``l1``, ``l2``,
-    dropout, input noise, all with early stopping on the validation loss) on
-    the rest by successive halving over epochs, and refits the best on all
-    rows. Targets are standardised inside every fit (``normalize_y=True``).
+    candidates of a small search space (width, batch size, learning rate,
+    ``l1``, ``l2``, dropout, all with early stopping on the held-out rows'
+    loss) on the rest by successive halving over epochs, and refits the best
+    on all rows. Targets are standardised inside every fit (``normalize_y=True``).
     Read more in the :ref:`User Guide <cv-estimators>`.
 """
         + _SEARCH_DOC.format(

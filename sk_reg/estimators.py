@@ -695,6 +695,7 @@ class _BaseRegularizedNet(BaseEstimator):
         dataset = self._dataset(X, y_enc, sample_weight, dtype, device)
         if validation is None:
             return dataset, n_outputs, dtype, len(dataset)
+        self.n_outputs_ = n_outputs  # what the targets of X_val are checked against
         joined, n_train = self._with_validation_rows(dataset, validation)
         return joined, n_outputs, dtype, n_train
 
@@ -736,7 +737,6 @@ class _BaseRegularizedNet(BaseEstimator):
         dataset and the number of training rows in front.
         """
         X_val, y_val, sw_val = validation
-        self.n_outputs_ = dataset.y.shape[1] if dataset.y.ndim == 2 else None
         try:
             X_val, y_val = self._validate_X_y(X_val, y_val, reset=False)
             y_enc = self._set_and_encode_targets(y_val, first_call=False)[0]

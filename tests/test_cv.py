@@ -248,3 +248,24 @@ def test_normalize_y_survives_persistence_and_onnx(tmp_path):
     np.testing.assert_allclose(
         got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()
     )
+
+
+def test_candidates_early_stop_on_the_search_hold_out(iris):
+    """One candidate: the search's score is its best validation score on the
+    hold-out, reached at the epoch the refit trains for."""
+    from sk_reg.estimators import _draw_seed
+
+    X, y = iris
+    search = RegularizedNetClassifierCV(
+        [_BASE], max_iter=15, scoring="neg_log_loss", random_state=0
+    ).fit(X, y)
+    seed = _draw_seed(0)
+    train, val = search._holdout(X, y, seed)
+    alone = (
+        search._base(seed)
+        .set_params(**_BASE, max_iter=15)
+        .fit(X[train], y[train], X_val=X[val], y_val=y[val])
+    )
+    assert alone.t_ == alone.n_iter_ * len(train)  # every non-held-out row trains
+    assert search.best_score_ == pytest.approx(alone.best_validation_score_, rel=1e-9)
+    assert search.refit_epochs_ == int(np.argmax(alone.validation_scores_)) + 1
