@@ -263,7 +263,15 @@ def _score_table(df, rows, tables):
         return f"{s.mean():.3f} ± {s.std(ddof=0):.3f} ({len(s)})" if len(s) else ""
 
     title = "Test score (accuracy / R²), mean ± std over splits (number of splits)"
-    return title, ["table", *rows], _cells(df, rows, tables, fmt)
+    return title, ["table", *map(_label, rows)], _cells(df, rows, tables, fmt)
+
+
+def _label(row):
+    """Column header of a row: ``alone:label_smoothing`` -> ``smoothing``."""
+    name = row.removeprefix("alone:")
+    return {"label_smoothing": "smoothing", "early_stopping": "early stop"}.get(
+        name, name
+    )
 
 
 def _paired(df, t, a, b):
@@ -296,7 +304,7 @@ def _paired_table(df, rows, tables):
         "is ≥ 0, and the two-sided Wilcoxon signed-rank p-value of the per-table "
         "mean differences"
     )
-    return title, ["table", *(f"cv − {r}" for r in others)], [*body, last]
+    return title, ["table", *(f"cv − {_label(r)}" for r in others)], [*body, last]
 
 
 def _cpu_table(df, rows, tables):
@@ -304,7 +312,7 @@ def _cpu_table(df, rows, tables):
         return f"{sel.cpu.median():.1f}" if len(sel) else ""
 
     title = "CPU seconds per fit (median over splits)"
-    return title, ["table", *rows], _cells(df, rows, tables, fmt)
+    return title, ["table", *map(_label, rows)], _cells(df, rows, tables, fmt)
 
 
 def _markdown(title, header, body):
@@ -330,7 +338,7 @@ def write_report(path, out_dir, name):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 tables, 2 splits")
-    p.add_argument("--n-seeds", type=int, default=5)
+    p.add_argument("--n-seeds", type=int, default=10, help="splits per table")
     p.add_argument("--tables", nargs="*", default=list(TABLES))
     p.add_argument(
         "--rows", nargs="*", default=[*ORDER, *(f"alone:{k}" for k in _ALONE)]
