@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_reg import RegularizedNetClassifier
+from sk_reg import RegularizedNetClassifier, RegularizedNetClassifierCV
 
 _PREFIX = "regularizednetclassifier__"
 # One grid per regularizer (12 candidates) rather than their product (64):
@@ -77,6 +77,26 @@ def test_grid_search_on_dask_matches_sequential(dask_client, data):
         distributed_search.cv_results_["mean_test_score"],
     )
     assert sequential.best_params_ == distributed_search.best_params_
+
+
+def test_cv_estimator_on_dask_matches_sequential(dask_client, data):
+    """RegularizedNetClassifierCV(n_jobs=...) trains its candidates on Dask."""
+    import joblib
+    from distributed import get_task_stream
+
+    X, y = data
+    candidates = [{"l2": v} for v in (1e-4, 1e-2, 1.0)]
+    kwargs = dict(candidates=candidates, min_iter=5, max_iter=15, random_state=0)
+    sequential = RegularizedNetClassifierCV(**kwargs).fit(X, y)
+    with get_task_stream(dask_client) as stream, joblib.parallel_backend("dask"):
+        distributed = RegularizedNetClassifierCV(**kwargs, n_jobs=2).fit(X, y)
+    assert len(stream.data) >= len(candidates)  # the first rung ran there
+    np.testing.assert_array_equal(
+        sequential.cv_results_["test_score"], distributed.cv_results_["test_score"]
+    )
+    np.testing.assert_array_equal(
+        sequential.predict_proba(X), distributed.predict_proba(X)
+    )
 
 
 def test_dask_workers_train_with_one_torch_thread(dask_client):
