@@ -157,8 +157,33 @@ def _budgeted(rungs, budget):
     return kept
 
 
+class _FromBestEstimator:
+    """A fitted attribute read from ``best_estimator_`` (AttributeError before fit)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, search, owner=None):
+        if search is None:
+            return self
+        return getattr(search.best_estimator_, self.name)
+
+
 class _NetCV(BaseEstimator):
     """Shared search machinery; not for direct use."""
+
+    # What a fitted RegularizedNetClassifier/Regressor exposes (MLP's fitted
+    # attributes and the feature importances), read from the refitted winner.
+    coefs_ = _FromBestEstimator()
+    intercepts_ = _FromBestEstimator()
+    n_layers_ = _FromBestEstimator()
+    n_outputs_ = _FromBestEstimator()
+    out_activation_ = _FromBestEstimator()
+    loss_ = _FromBestEstimator()
+    best_loss_ = _FromBestEstimator()
+    loss_curve_ = _FromBestEstimator()
+    t_ = _FromBestEstimator()
+    feature_importances_ = _FromBestEstimator()
 
     _parameter_constraints = {
         "candidates": [None, list],
@@ -497,6 +522,19 @@ _SEARCH_DOC = """
 
     n_iter_ : int
         Epochs of the refit.
+
+    coefs_, intercepts_, n_layers_, n_outputs_, out_activation_ : list or int or str
+        MLP's description of the network, read from ``best_estimator_``
+        (see ``{net_name}``).
+
+    loss_, best_loss_, loss_curve_, t_ : float, list or int
+        The refit's training objective, best objective, per-epoch loss and
+        number of training rows seen, read from ``best_estimator_``.
+
+    feature_importances_ : ndarray of shape (`n_features_in_`,)
+        ``best_estimator_.feature_importances_`` (mean absolute first-layer
+        weight per input column, summing to one), so that
+        :class:`~sklearn.feature_selection.SelectFromModel` accepts the search.
 {class_attrs}
     n_features_in_ : int
         Number of input columns.

@@ -269,3 +269,31 @@ def test_candidates_early_stop_on_the_search_hold_out(iris):
     assert alone.t_ == alone.n_iter_ * len(train)  # every non-held-out row trains
     assert search.best_score_ == pytest.approx(alone.best_validation_score_, rel=1e-9)
     assert search.refit_epochs_ == int(np.argmax(alone.validation_scores_)) + 1
+
+
+def test_exposes_what_a_fitted_network_exposes(iris):
+    from sklearn.feature_selection import SelectFromModel
+
+    X, y = iris
+    X = np.hstack([X, np.random.RandomState(0).randn(len(X), 4)])  # 4 noise columns
+    search = RegularizedNetClassifierCV(
+        [{"l1": 1e-2, **_BASE}], min_iter=5, max_iter=40, random_state=0
+    )
+    assert not hasattr(search, "coefs_")  # before fit
+    search.fit(X, y)
+    best = search.best_estimator_
+    for name in ("coefs_", "intercepts_", "loss_curve_"):
+        ours, theirs = getattr(search, name), getattr(best, name)
+        assert len(ours) == len(theirs) > 0
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
+    for name in ("n_layers_", "n_outputs_", "out_activation_", "loss_", "t_"):
+        assert getattr(search, name) == getattr(best, name)
+    np.testing.assert_array_equal(
+        search.feature_importances_, best.feature_importances_
+    )
+    # With l1 the noise columns end up near zero (about 0.26 in all without
+    # it), and SelectFromModel reads that from the search.
+    assert search.feature_importances_[4:].sum() < 0.05
+    selector = SelectFromModel(search, threshold="mean", prefit=True)
+    assert not selector.get_support()[4:].any()
