@@ -686,18 +686,24 @@ class _BaseRegularizedNet(BaseEstimator):
         training rows), the output width, the compute dtype and the number of
         training rows.
         """
-        X, y = self._validate_X_y(X, y, reset=not continuing)
-        y_enc, n_outputs = self._set_and_encode_targets(
-            y, first_call=not continuing, classes=classes
+        X, y_enc, sample_weight, n_outputs = self._encoded_rows(
+            X, y, sample_weight, first_call=not continuing, classes=classes
         )
-        sample_weight = self._sample_weight(sample_weight, X, y_enc)
         dtype = self._dtype if continuing else self._compute_dtype(X)
         dataset = self._dataset(X, y_enc, sample_weight, dtype, device)
-        if validation is None:
-            return dataset, n_outputs, dtype, len(dataset)
-        self.n_outputs_ = n_outputs  # what the targets of X_val are checked against
-        joined, n_train = self._with_validation_rows(dataset, validation)
-        return joined, n_outputs, dtype, n_train
+        n_train = len(dataset)
+        if validation is not None:
+            self.n_outputs_ = n_outputs  # what the targets of X_val are checked against
+            dataset = self._with_validation_rows(dataset, validation)
+        return dataset, n_outputs, dtype, n_train
+
+    def _encoded_rows(self, X, y, sample_weight, first_call, classes=None):
+        """Checked ``X``, encoded targets, combined weights and the output width."""
+        X, y = self._validate_X_y(X, y, reset=first_call)
+        y_enc, n_outputs = self._set_and_encode_targets(
+            y, first_call=first_call, classes=classes
+        )
+        return X, y_enc, self._sample_weight(sample_weight, X, y_enc), n_outputs
 
     def _dataset(self, X, y_enc, sample_weight, dtype, device):
         return _TensorDataset(
@@ -733,20 +739,16 @@ class _BaseRegularizedNet(BaseEstimator):
         """``dataset`` followed by the ``(X_val, y_val, sample_weight_val)`` rows.
 
         The validation rows are checked and encoded as the training rows were
-        (same features, classes and target scaling); returns the joined
-        dataset and the number of training rows in front.
+        (same features, classes and target scaling).
         """
-        X_val, y_val, sw_val = validation
         try:
-            X_val, y_val = self._validate_X_y(X_val, y_val, reset=False)
-            y_enc = self._set_and_encode_targets(y_val, first_call=False)[0]
-            sw_val = self._sample_weight(sw_val, X_val, y_enc)
+            X_val, y_enc, sw_val, _ = self._encoded_rows(*validation, first_call=False)
         except ValueError as exc:
             raise ValueError(f"Invalid validation data (X_val, y_val): {exc}") from exc
         if is_csr(dataset.X) != sp.issparse(X_val):  # one layout for all rows
             X_val = sp.csr_matrix(X_val) if is_csr(dataset.X) else X_val.toarray()
         valid = self._dataset(X_val, y_enc, sw_val, dataset.X.dtype, dataset.X.device)
-        return dataset.join(valid), len(dataset)
+        return dataset.join(valid)
 
     def _check_validation_size(self, n_samples):
         n_valid = int(np.ceil(self.validation_fraction * n_samples))
