@@ -727,9 +727,9 @@ class _StoppingRule(Callback):
             for row in net.history
             if "valid_score" in row
         ]
-        self.best_score_, self.best_epoch_ = max(
-            previous, key=lambda pair: pair[0], default=(-math.inf, None)
-        )
+        # Among equal scores the later epoch, as in on_epoch_end: its weights
+        # are the ones the previous call restored.
+        self.best_score_, self.best_epoch_ = max(previous, default=(-math.inf, None))
         self.best_state_ = _snapshot(net.module_) if previous else None
 
     def _epoch_score(self, net, dataset_valid):

@@ -783,6 +783,11 @@ def test_ties_in_the_validation_score_go_to_the_later_epoch():
     assert clf.n_iter_ == 5
     assert dict(clf.net_.callbacks_)["stopping"].best_epoch_ == 5
     assert clf.validation_scores_ == [0.5] * 5
+    # A warm start keeps that rule for the previous calls' epochs: the best is
+    # epoch 5, whose weights the first call restored (epoch 1 before the fix).
+    stopping = dict(clf.net_.callbacks_)["stopping"]
+    stopping.on_train_begin(clf.net_)
+    assert stopping.best_epoch_ == 5
 
 
 def test_learning_rate_schedule_through_callbacks():
