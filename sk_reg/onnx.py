@@ -3,7 +3,10 @@
 Importing this module registers converters with `skl2onnx
 <https://onnx.ai/sklearn-onnx/>`_, after which ``skl2onnx.to_onnx`` converts
 pipelines that hold a :class:`~sk_reg.RegularizedNetClassifier` or
-:class:`~sk_reg.RegularizedNetRegressor` like any scikit-learn model::
+:class:`~sk_reg.RegularizedNetRegressor` like any scikit-learn model. The
+``*CV`` estimators (:class:`~sk_reg.RegularizedNetClassifierCV`,
+:class:`~sk_reg.RegularizedNetRegressorCV`) export as the network they
+predict with, their ``best_estimator_``::
 
     import skl2onnx
     import sk_reg.onnx  # noqa: F401  (registers the converters)
@@ -61,6 +64,7 @@ from skl2onnx.common.data_types import (
 from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 from torch import nn
 
+from .cv import RegularizedNetClassifierCV, RegularizedNetRegressorCV
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 from .modules import Dropout
 
@@ -87,8 +91,14 @@ def _check_classifier(est):
         )
 
 
-def _classifier_shapes(operator):
+def _fitted_net(operator):
+    """The fitted network behind ``operator``: the estimator, or a search's refit."""
     est = operator.raw_operator
+    return getattr(est, "best_estimator_", est)
+
+
+def _classifier_shapes(operator):
+    est = _fitted_net(operator)
     _check_classifier(est)
     if not est._multilabel:
         calculate_linear_classifier_output_shapes(operator)
@@ -111,7 +121,7 @@ def _regressor_shapes(operator):
         else FloatTensorType
     )
     n = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = out_cls([n, operator.raw_operator.net_.n_outputs])
+    operator.outputs[0].type = out_cls([n, _fitted_net(operator).net_.n_outputs])
 
 
 # -- the network ---------------------------------------------------------------
@@ -302,7 +312,7 @@ def _cast(scope, container, name, to_type, stem):
 
 def _network_output(scope, operator, container):
     """Cast the input to the compute dtype and run the network on it."""
-    est = operator.raw_operator
+    est = _fitted_net(operator)
     compute = _ONNX_TYPES[est._dtype]
     x = operator.inputs[0]
     name = x.full_name
@@ -333,7 +343,7 @@ def _to_output(scope, container, name, compute, variable):
 
 # -- converters ------------------------------------------------------------------
 def _convert_classifier(scope, operator, container):
-    est = operator.raw_operator
+    est = _fitted_net(operator)
     if est._multilabel:
         _convert_multilabel(scope, operator, container)
         return
@@ -395,7 +405,7 @@ def _unary(scope, container, op, x):
 
 def _convert_regressor(scope, operator, container):
     out, compute = _network_output(scope, operator, container)
-    est = operator.raw_operator
+    est = _fitted_net(operator)
     if est.out_activation_ == "exp":  # loss="poisson"
         out = _unary(scope, container, "Exp", out)
     if getattr(est, "_y_shift", None) is not None:  # normalize_y=True
@@ -410,16 +420,16 @@ def _convert_regressor(scope, operator, container):
     _to_output(scope, container, out, compute, operator.outputs[0])
 
 
-update_registered_converter(
-    RegularizedNetClassifier,
-    "SkRegRegularizedNetClassifier",
-    _classifier_shapes,
-    _convert_classifier,
-    options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
-)
-update_registered_converter(
-    RegularizedNetRegressor,
-    "SkRegRegularizedNetRegressor",
-    _regressor_shapes,
-    _convert_regressor,
-)
+_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
+for _cls in (RegularizedNetClassifier, RegularizedNetClassifierCV):
+    update_registered_converter(
+        _cls,
+        f"SkReg{_cls.__name__}",
+        _classifier_shapes,
+        _convert_classifier,
+        options=_CLASSIFIER_OPTIONS,
+    )
+for _cls in (RegularizedNetRegressor, RegularizedNetRegressorCV):
+    update_registered_converter(
+        _cls, f"SkReg{_cls.__name__}", _regressor_shapes, _convert_regressor
+    )

@@ -417,10 +417,17 @@ def save(estimator, path):
     from safetensors.torch import save as st_save
 
     if type(estimator) not in _ESTIMATORS.values():
+        search = hasattr(estimator, "best_estimator_")
         raise TypeError(
             "sk_reg.save stores RegularizedNetClassifier or RegularizedNetRegressor "
-            f"objects; got {type(estimator).__name__}. For a Pipeline, use "
-            "skops.io (see the 'Deploying a model' page of the user guide)."
+            f"objects; got {type(estimator).__name__}. "
+            + (
+                "Save the network it predicts with, its best_estimator_, or the "
+                "whole search with skops.io"
+                if search
+                else "For a Pipeline, use skops.io"
+            )
+            + " (see the 'Deploying a model' page of the user guide)."
         )
     check_is_fitted(estimator)
     classes = getattr(estimator, "classes_", None)

@@ -190,15 +190,20 @@ def test_pipeline_and_nested_search():
     assert outer.score(X, y * 1e3) > 0.5
 
 
-def test_pickle_and_save(iris):
+def test_pickle_and_save(iris, tmp_path):
     X, y = iris
     search = RegularizedNetClassifierCV(
         _SMALL[:2], min_iter=5, max_iter=10, random_state=0
     ).fit(X, y)
     again = pickle.loads(pickle.dumps(search))
     np.testing.assert_array_equal(again.predict_proba(X), search.predict_proba(X))
-    with pytest.raises(TypeError, match="got RegularizedNetClassifierCV"):
+    with pytest.raises(TypeError, match="got RegularizedNetClassifierCV. Save the"):
         sk_reg.save(search, "unused.skreg")
+    path = tmp_path / "refit.skreg"
+    sk_reg.save(search.best_estimator_, path)
+    np.testing.assert_array_equal(
+        sk_reg.load(path).predict_proba(X), search.predict_proba(X)
+    )
 
 
 # -- normalize_y ----------------------------------------------------------------

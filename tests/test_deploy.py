@@ -374,3 +374,57 @@ def test_onnx_poisson_regressor_predicts_the_mean(diabetes):
     assert (out > 0).all()
     pred = pipe.predict(X.astype(np.float32))
     np.testing.assert_allclose(out.reshape(pred.shape), pred, rtol=1e-5)
+
+
+_CV = dict(candidates=[{"l2": 1e-4}, {"dropout": 0.2}], min_iter=3, max_iter=6)
+
+
+def test_onnx_cv_estimators_export_their_refit(cancer, diabetes):
+    """The search exports as its best_estimator_: same labels and probabilities."""
+    from sk_reg import RegularizedNetClassifierCV, RegularizedNetRegressorCV
+
+    X, y = cancer
+    X = X.astype(np.float32)
+    pipe = make_pipeline(
+        StandardScaler(), RegularizedNetClassifierCV(**_CV, random_state=0)
+    ).fit(X, y)
+    labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
+    np.testing.assert_array_equal(labels, pipe.predict(X))
+    np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-5)
+    # A regressor with normalize_y=True (its default): targets in their units.
+    Xr, Y = diabetes
+    Xr = Xr.astype(np.float32)
+    reg = RegularizedNetRegressorCV(**_CV, random_state=0).fit(Xr, Y * 1e3)
+    (out,) = _onnx_run(reg, Xr)
+    np.testing.assert_allclose(out, reg.predict(Xr), rtol=1e-4, atol=1e-2)
+    assert np.abs(out).max() > 10  # not the standardised scale
+
+
+def test_onnx_cv_multilabel():
+    from sklearn.datasets import make_multilabel_classification
+
+    from sk_reg import RegularizedNetClassifierCV
+
+    X, Y = make_multilabel_classification(200, n_classes=3, random_state=0)
+    X = X.astype(np.float32)
+    search = RegularizedNetClassifierCV(**_CV, random_state=0).fit(X, Y)
+    labels, proba = _onnx_run(search, X, {id(search): {"zipmap": False}})
+    np.testing.assert_array_equal(labels, search.predict(X))
+    np.testing.assert_allclose(proba, search.predict_proba(X), rtol=0, atol=1e-5)
+
+
+def test_skops_round_trip_of_a_cv_estimator(cancer):
+    sio = pytest.importorskip("skops.io")
+    from sk_reg import RegularizedNetClassifierCV
+
+    X, y = cancer
+    search = RegularizedNetClassifierCV(**_CV, random_state=0).fit(X, y)
+    data = sio.dumps(search)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert sorted(untrusted) == [
+        "sk_reg.cv.RegularizedNetClassifierCV",
+        "sk_reg.estimators.RegularizedNetClassifier",
+    ]
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict_proba(X), search.predict_proba(X))
+    assert loaded.best_params_ == search.best_params_
