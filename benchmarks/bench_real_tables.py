@@ -111,6 +111,9 @@ TABLES = {  # name: (task, loader)
     "Housing": ("reg", lambda: _rdata("Ecdat", "Housing", "price")),
 }
 
+#: Splits are reported in blocks of this many seeds (seeds 0-9, 10-19, ...).
+_BLOCK = 10
+
 _ALONE = {
     "l1": [{"l1": v} for v in (1e-5, 1e-4, 1e-3, 1e-2)],
     "l2": [{"l2": v} for v in (1e-4, 1e-3, 1e-2, 1e-1)],
@@ -236,6 +239,8 @@ def _read(path):
 def report(path):
     """The study's tables from the JSON lines in ``path``, by name."""
     df = pd.DataFrame(_read(path))
+    if df.empty:
+        raise SystemExit(f"no fits recorded in {path}: nothing to report")
     main = [r for r in ORDER if r in set(df.row)]
     alone = sorted(set(df.row) - set(main))
     tables = [t for t in TABLES if t in set(df.table)]
@@ -244,6 +249,8 @@ def report(path):
         "paired": _paired_table(df, main, tables),
         "cpu": _cpu_table(df, main, tables),
     }
+    if "cv" in main and "mlp" in main and df.seed.max() >= _BLOCK:
+        parts["blocks"] = _blocks_table(df, "mlp", tables)
     if alone and "cv" in main:  # one regularizer tuned alone, next to the CV row
         parts["scores_alone"] = _score_table(df, ["cv", *alone], tables)
         parts["paired_alone"] = _paired_table(df, ["cv", *alone], tables)
@@ -305,6 +312,26 @@ def _paired_table(df, rows, tables):
         "mean differences"
     )
     return title, ["table", *(f"cv − {_label(r)}" for r in others)], [*body, last]
+
+
+def _blocks_table(df, other, tables):
+    """CV minus ``other`` on each block of ``_BLOCK`` seeds and on all of them."""
+    blocks = sorted(set(df.seed // _BLOCK))
+    names = [f"seeds {b * _BLOCK}–{b * _BLOCK + _BLOCK - 1}" for b in blocks]
+    diffs = [_paired(df, t, "cv", other) for t in tables]
+    columns = [[d[d.index // _BLOCK == b] for d in diffs] for b in blocks] + [diffs]
+    body = [
+        [t] + [f"{col[k].mean():+.3f} ({len(col[k])})" for col in columns]
+        for k, t in enumerate(tables)
+    ]
+    last = [f"tables where cv ≥ {_label(other)}"] + [
+        f"{sum(d.mean() >= -1e-9 for d in col)}/{len(col)}" for col in columns
+    ]
+    title = (
+        f"CV estimator minus {_label(other)} by block of {_BLOCK} splits: mean "
+        "paired difference (splits); last line: tables where it is ≥ 0"
+    )
+    return title, ["table", *names, "all splits"], [*body, last]
 
 
 def _cpu_table(df, rows, tables):

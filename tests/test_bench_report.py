@@ -1,0 +1,57 @@
+"""The real-tables study's report, from made-up fit records (no data sets needed)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).parents[1] / "benchmarks" / "bench_real_tables.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_real_tables", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _records(cv_minus_mlp):
+    """Two rows on two tables; ``cv_minus_mlp[table](seed)`` sets the gap."""
+    for table, gap in cv_minus_mlp.items():
+        for seed in range(20):
+            yield {"table": table, "row": "mlp", "seed": seed, "score": 0.5, "cpu": 1.0}
+            yield {
+                "table": table,
+                "row": "cv",
+                "seed": seed,
+                "score": 0.5 + gap(seed),
+                "cpu": 2.0,
+            }
+
+
+def test_blocks_report_each_ten_seeds_and_the_pool(bench, tmp_path):
+    path = tmp_path / "real_tables.jsonl"
+    gaps = {
+        "wine": lambda seed: -0.01 if seed < 10 else 0.02,  # loses the first block
+        "OJ": lambda seed: 0.01,
+    }
+    path.write_text("".join(json.dumps(r) + "\n" for r in _records(gaps)))
+    title, header, body = bench.report(path)["blocks"]
+    assert header == ["table", "seeds 0–9", "seeds 10–19", "all splits"]
+    assert body[0] == ["wine", "-0.010 (10)", "+0.020 (10)", "+0.005 (20)"]
+    assert body[1] == ["OJ", "+0.010 (10)", "+0.010 (10)", "+0.010 (20)"]
+    assert body[-1] == ["tables where cv ≥ mlp", "1/2", "2/2", "2/2"]
+    # The paired table pools all twenty splits.
+    _, _, paired = bench.report(path)["paired"]
+    assert paired[0][1] == "+0.005 (10/20)"
+
+
+def test_one_block_has_no_blocks_table_and_no_records_is_an_error(bench, tmp_path):
+    path = tmp_path / "real_tables.jsonl"
+    records = [r for r in _records({"wine": lambda seed: 0.0}) if r["seed"] < 10]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert "blocks" not in bench.report(path)
+    with pytest.raises(SystemExit, match="no fits recorded"):
+        bench.report(tmp_path / "missing.jsonl")
