@@ -47,7 +47,7 @@ _SHARED = {"early_stopping": True, "scoring": "loss", "n_iter_no_change": 10}
 
 #: The curated search space. Derived from fixed-configuration runs on the ten
 #: tables of benchmarks/bench_real_tables.py (design splits, seeds 100-101,
-#: apart from the seeds 0-4 the study reports): width decides the larger
+#: apart from the seeds 0-19 the study reports): width decides the larger
 #: tables (Computers, Housing), small batches the small ones (breast_cancer,
 #: digits, HMDA), a linear model Wage and diabetes, and the penalties and
 #: dropout the noisy ones. Candidates that never won there (l2=1e-2, input
