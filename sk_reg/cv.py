@@ -29,7 +29,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -252,7 +252,7 @@ class _NetCV(BaseEstimator):
         )
         rungs = _budgeted(schedule, self.budget)
         base = self._base(seed)
-        alive = {i: clone(base).set_params(**c) for i, c in enumerate(candidates)}
+        alive = {i: _candidate(base, c, i) for i, c in enumerate(candidates)}
         order, done, rows = list(alive), set(), []
         fit_data = [(X[r], y[r], _subset(sample_weight, r)) for r in (train, val)]
         for rung, (n_keep, epochs) in enumerate(rungs):
@@ -379,6 +379,21 @@ class _NetCV(BaseEstimator):
         tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
+
+
+def _candidate(base, params, index):
+    """``base`` with ``params``, validated as its own ``fit`` would.
+
+    The search's ``fit`` skips the nested validation of the fits it makes
+    (``prefer_skip_nested_validation``), so a candidate's values are checked
+    here, once, rather than trained with silently.
+    """
+    estimator = clone(base).set_params(**params)
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"candidates[{index}] = {params!r}: {exc}") from exc
+    return estimator
 
 
 def _best_epoch(estimator):

@@ -157,6 +157,9 @@ def regularization_path(
             f"parameter (RegularizedNetClassifier or RegularizedNetRegressor); "
             f"got {type(estimator).__name__}."
         )
+    # Nested validation is skipped inside this function: check the estimator's
+    # hyperparameters here, as its own fit would.
+    model._validate_params()
     X_train, X_valid, y_train, y_valid = train_test_split(
         X,
         y,

@@ -152,6 +152,17 @@ def test_bad_candidates_are_an_error(iris):
         RegularizedNetClassifierCV([]).fit(X, y)
     with pytest.raises(InvalidParameterError):
         RegularizedNetClassifierCV(budget=0).fit(X, y)
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        RegularizedNetClassifierCV([{"nope": 1}]).fit(X, y)
+    # Values the network refuses are refused inside the search too (its fit
+    # skips nested validation), naming the candidate.
+    for bad in ({"l2": -1.0}, {"dropout": 1.5}, {"learning_rate_init": 0}):
+        with pytest.raises(InvalidParameterError, match=r"candidates\[1\] = "):
+            RegularizedNetClassifierCV([{}, bad], min_iter=2, max_iter=4).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'l2' parameter"):
+        RegularizedNetRegressorCV([{"l2": -1.0}], min_iter=2).fit(X, X[:, 0])
+    with pytest.raises(InvalidParameterError, match="positive integers only"):
+        RegularizedNetClassifierCV([{"hidden_layer_sizes": (0,)}]).fit(X, y)
 
 
 def test_fitted_attributes(iris):

@@ -260,6 +260,10 @@ def test_path_bad_arguments(small):
         regularization_path(_clf(), X, y, values=[0.1, -1.0])
     with pytest.raises(InvalidParameterError, match="n_values"):
         regularization_path(_clf(), X, y, n_values=1)
+    # The estimator's own hyperparameters are checked, though nested
+    # validation is skipped inside the path.
+    with pytest.raises(InvalidParameterError, match="'l2' parameter"):
+        regularization_path(_clf().set_params(l2=-1.0), X, y, values=[0.1])
 
 
 def _key_word_corpus(n_docs=400, n_words=500, n_key=5, seed=0):
