@@ -266,7 +266,7 @@ class _NetCV(BaseEstimator):
                 alive[i], cpu[i] = est, seconds
                 if est.n_iter_ < epochs:
                     done.add(i)  # early stopping ended it: its score is final
-            scores = {i: self._val_score(alive[i], X[val], y[val]) for i in order}
+            scores = {i: self._val_score(alive[i], *fit_data[1]) for i in order}
             order.sort(key=lambda i: (-scores[i], i))
             best_epoch = _best_epoch(alive[order[0]])
             rows += [
@@ -276,9 +276,11 @@ class _NetCV(BaseEstimator):
         self._set_search_results(rows, rungs, order[0], candidates)
         self.refit_epochs_ = best_epoch
 
-    def _val_score(self, estimator, X, y):
+    def _val_score(self, estimator, X, y, sample_weight):
+        """The hold-out score, weighted by ``sample_weight`` as early stopping is."""
         scorer = check_scoring(estimator, self._scoring(estimator))
-        score = float(scorer(estimator, X, y))
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        score = float(scorer(estimator, X, y, **kwargs))
         return score if np.isfinite(score) else -np.inf
 
     def _set_search_results(self, rows, rungs, best, candidates):
@@ -663,7 +665,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
             Class labels, or a label indicator matrix.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in every candidate's loss and the refit's.
+            Weight of each sample in every candidate's loss, the refit's, and
+            the hold-out score that compares the candidates.
 
         Returns
         -------
@@ -842,7 +845,8 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
             Targets.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in every candidate's loss and the refit's.
+            Weight of each sample in every candidate's loss, the refit's, and
+            the hold-out score that compares the candidates.
 
         Returns
         -------

@@ -266,21 +266,32 @@ def test_normalize_y_survives_persistence_and_onnx(tmp_path):
     )
 
 
-def test_candidates_early_stop_on_the_search_hold_out(iris):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_candidates_early_stop_on_the_search_hold_out(iris, weighted):
     """One candidate: the search's score is its best validation score on the
-    hold-out, reached at the epoch the refit trains for."""
+    hold-out (weighted as its early stopping is), reached at the epoch the
+    refit trains for."""
     from sk_reg.estimators import _draw_seed
 
     X, y = iris
+    w = np.random.RandomState(0).uniform(0.1, 3.0, len(y)) if weighted else None
     search = RegularizedNetClassifierCV(
         [_BASE], max_iter=15, scoring="neg_log_loss", random_state=0
-    ).fit(X, y)
+    ).fit(X, y, sample_weight=w)
     seed = _draw_seed(0)
     train, val = search._holdout(X, y, seed)
+    w_train, w_val = (None, None) if w is None else (w[train], w[val])
     alone = (
         search._base(seed)
         .set_params(**_BASE, max_iter=15)
-        .fit(X[train], y[train], X_val=X[val], y_val=y[val])
+        .fit(
+            X[train],
+            y[train],
+            sample_weight=w_train,
+            X_val=X[val],
+            y_val=y[val],
+            sample_weight_val=w_val,
+        )
     )
     assert alone.t_ == alone.n_iter_ * len(train)  # every non-held-out row trains
     assert search.best_score_ == pytest.approx(alone.best_validation_score_, rel=1e-9)
