@@ -183,6 +183,8 @@ class _NetCV(BaseEstimator):
     best_loss_ = _FromBestEstimator()
     loss_curve_ = _FromBestEstimator()
     t_ = _FromBestEstimator()
+    validation_scores_ = _FromBestEstimator()
+    best_validation_score_ = _FromBestEstimator()
     feature_importances_ = _FromBestEstimator()
 
     _parameter_constraints = {
@@ -547,6 +549,11 @@ _SEARCH_DOC = """
     loss_, best_loss_, loss_curve_, t_ : float, list or int
         The refit's training objective, best objective, per-epoch loss and
         number of training rows seen, read from ``best_estimator_``.
+
+    validation_scores_, best_validation_score_ : None
+        None, as for MLP without early stopping: the refit trains on all
+        rows for ``refit_epochs_`` epochs and holds none out. The hold-out
+        scores of the search are in ``cv_results_`` and ``best_score_``.
 
     feature_importances_ : ndarray of shape (`n_features_in_`,)
         ``best_estimator_.feature_importances_`` (mean absolute first-layer

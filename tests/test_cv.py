@@ -316,6 +316,9 @@ def test_exposes_what_a_fitted_network_exposes(iris):
             np.testing.assert_array_equal(a, b)
     for name in ("n_layers_", "n_outputs_", "out_activation_", "loss_", "t_"):
         assert getattr(search, name) == getattr(best, name)
+    # The refit holds no rows out: None, as MLP without early stopping.
+    assert search.validation_scores_ is None
+    assert search.best_validation_score_ is None
     np.testing.assert_array_equal(
         search.feature_importances_, best.feature_importances_
     )
