@@ -603,9 +603,11 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = RegularizedNetClassifierCV(budget=120, min_iter=10, max_iter=30,
     ...                                  random_state=0).fit(X, y)
-    >>> sorted(clf.best_params_) == sorted(clf.best_params_.keys())
-    True
+    >>> clf.n_candidates_, clf.n_resources_  # 9 candidates, then the best 3
+    ([9, 3], [10, 20])
     >>> clf.search_epochs_ <= 120
+    True
+    >>> clf.score(X, y) > 0.9
     True
     """
     )
@@ -791,6 +793,8 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
     >>> reg = RegularizedNetRegressorCV(budget=120, min_iter=10, max_iter=30,
     ...                                 random_state=0).fit(X, y)
     >>> reg.best_params_ in reg.cv_results_["params"]
+    True
+    >>> reg.score(X, y) > 0.9
     True
     """
     )
