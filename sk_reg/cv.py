@@ -482,7 +482,9 @@ _SEARCH_DOC = """
     scoring : None, str or callable, default=None
         How candidates are compared on the held-out rows (higher is better):
         None is {default_scoring}; or a scorer name or callable as in
-        :func:`sklearn.metrics.get_scorer`.
+        :func:`sklearn.metrics.get_scorer`. Each candidate's own early
+        stopping, and so the refit's epoch count, follows its validation loss
+        on the same rows, whatever ``scoring`` is.
 
     n_jobs : int, default=None
         Candidates of a rung trained in parallel (joblib; use
