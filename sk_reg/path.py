@@ -33,7 +33,7 @@ __all__ = ["regularization_path"]
         "scoring": [str, callable, None],
         "random_state": ["random_state"],
     },
-    prefer_skip_nested_validation=True,
+    prefer_skip_nested_validation=False,  # the estimator is validated by its fit
 )
 def regularization_path(
     estimator,
@@ -157,9 +157,6 @@ def regularization_path(
             f"parameter (RegularizedNetClassifier or RegularizedNetRegressor); "
             f"got {type(estimator).__name__}."
         )
-    # Nested validation is skipped inside this function: check the estimator's
-    # hyperparameters here, as its own fit would.
-    model._validate_params()
     X_train, X_valid, y_train, y_valid = train_test_split(
         X,
         y,
