@@ -14,7 +14,8 @@ classification) it fits the rows chosen with ``--rows``:
 - ``cv``: RegularizedNetClassifierCV / RegularizedNetRegressorCV defaults;
 - ``alone:<name>``: one regularizer tuned alone by the CV estimator over its
   own small grid (``l1``, ``l2``, ``dropout``, ``label_smoothing``,
-  ``noise``, ``early_stopping``);
+  ``noise``, ``early_stopping``), its best value refitted alone
+  (``n_ensemble=1``);
 - ``hgb``: HistGradientBoosting defaults; ``linear``: LogisticRegression /
   RidgeCV;
 - ``realmlp``: RealMLP-TD from ``pytabkit`` (skipped when not installed).
@@ -142,10 +143,16 @@ def make_model(row, task, seed):
     if row == "sk_reg":
         net = RegularizedNetClassifier if clf else RegularizedNetRegressor
         return _scaled(net(random_state=seed), task)
-    if row == "cv" or row.startswith("alone:"):
+    if row == "cv":
         cv = RegularizedNetClassifierCV if clf else RegularizedNetRegressorCV
-        grid = None if row == "cv" else _ALONE[row.split(":")[1]]
-        return make_pipeline(StandardScaler(), cv(grid, random_state=seed))
+        return make_pipeline(StandardScaler(), cv(random_state=seed))
+    if row.startswith("alone:"):
+        # One regularizer tuned: the single best value, refitted alone.
+        cv = RegularizedNetClassifierCV if clf else RegularizedNetRegressorCV
+        grid = _ALONE[row.split(":")[1]]
+        return make_pipeline(
+            StandardScaler(), cv(grid, n_ensemble=1, random_state=seed)
+        )
     if row == "hgb":
         hgb = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
         return hgb(random_state=seed)

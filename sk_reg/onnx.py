@@ -5,8 +5,9 @@ Importing this module registers converters with `skl2onnx
 pipelines that hold a :class:`~sk_reg.RegularizedNetClassifier` or
 :class:`~sk_reg.RegularizedNetRegressor` like any scikit-learn model. The
 ``*CV`` estimators (:class:`~sk_reg.RegularizedNetClassifierCV`,
-:class:`~sk_reg.RegularizedNetRegressorCV`) export as the network they
-predict with, their ``best_estimator_``::
+:class:`~sk_reg.RegularizedNetRegressorCV`) export as what they predict
+with: the mean of their refitted ``estimators_`` (probabilities for
+classifiers), every network in one graph::
 
     import skl2onnx
     import sk_reg.onnx  # noqa: F401  (registers the converters)
@@ -91,10 +92,18 @@ def _check_classifier(est):
         )
 
 
-def _fitted_net(operator):
-    """The fitted network behind ``operator``: the estimator, or a search's refit."""
+def _fitted_nets(operator):
+    """The fitted networks behind ``operator``: the estimator, or a search's refits.
+
+    A search predicts with the mean of its ``estimators_`` (best first).
+    """
     est = operator.raw_operator
-    return getattr(est, "best_estimator_", est)
+    return getattr(est, "estimators_", [est])
+
+
+def _fitted_net(operator):
+    """The first (for a search: the best) network behind ``operator``."""
+    return _fitted_nets(operator)[0]
 
 
 def _classifier_shapes(operator):
@@ -310,9 +319,8 @@ def _cast(scope, container, name, to_type, stem):
     return out
 
 
-def _network_output(scope, operator, container):
-    """Cast the input to the compute dtype and run the network on it."""
-    est = _fitted_net(operator)
+def _network_output(scope, operator, container, est):
+    """Cast the input to ``est``'s compute dtype and run its network on it."""
     compute = _ONNX_TYPES[est._dtype]
     x = operator.inputs[0]
     name = x.full_name
@@ -342,30 +350,42 @@ def _to_output(scope, container, name, compute, variable):
 
 
 # -- converters ------------------------------------------------------------------
+def _mean_of(scope, container, names):
+    """The element-wise mean of the tensors ``names`` (the tensor when alone)."""
+    if len(names) == 1:
+        return names[0]
+    out = scope.get_unique_variable_name("mean")
+    container.add_node(
+        "Mean", list(names), out, name=scope.get_unique_operator_name("Mean")
+    )
+    return out
+
+
+def _mean_output(scope, operator, container, transform):
+    """Mean over the fitted networks of ``transform(output)``; with its dtype."""
+    outputs = []
+    for est in _fitted_nets(operator):
+        out, compute = _network_output(scope, operator, container, est)
+        outputs.append(transform(est, out, compute))
+    return _mean_of(scope, container, outputs), compute
+
+
 def _convert_classifier(scope, operator, container):
     est = _fitted_net(operator)
     if est._multilabel:
         _convert_multilabel(scope, operator, container)
         return
-    logits, compute = _network_output(scope, operator, container)
-    proba = scope.get_unique_variable_name("proba")
-    container.add_node(
-        "Softmax",
-        [logits],
-        proba,
-        axis=1,
-        name=scope.get_unique_operator_name("Softmax"),
+
+    proba, compute = _mean_output(
+        scope,
+        operator,
+        container,
+        lambda est, logits, compute: _unary(
+            scope, container, "Softmax", logits, axis=1
+        ),
     )
     _to_output(scope, container, proba, compute, operator.outputs[1])
-    index = scope.get_unique_variable_name("index")
-    container.add_node(
-        "ArgMax",
-        [proba],
-        index,
-        axis=1,
-        keepdims=0,
-        name=scope.get_unique_operator_name("ArgMax"),
-    )
+    index = _unary(scope, container, "ArgMax", proba, axis=1, keepdims=0)
     classes = est.classes_
     if classes.dtype.kind in "biu":
         table = classes.astype(np.int64)
@@ -382,41 +402,60 @@ def _convert_classifier(scope, operator, container):
 
 
 def _convert_multilabel(scope, operator, container):
-    """One sigmoid per label; a label is on where its logit is positive."""
-    logits, compute = _network_output(scope, operator, container)
-    proba = _unary(scope, container, "Sigmoid", logits)
+    """One sigmoid per label; a label is on where its logit is positive.
+
+    For a search's ensemble: where the mean of its networks' sigmoids
+    exceeds one half, as its ``predict`` decides.
+    """
+    nets = _fitted_nets(operator)
+    if len(nets) == 1:
+        scores, compute = _network_output(scope, operator, container, nets[0])
+        proba, threshold = _unary(scope, container, "Sigmoid", scores), 0.0
+    else:
+        proba, compute = _mean_output(
+            scope,
+            operator,
+            container,
+            lambda est, logits, compute: _unary(scope, container, "Sigmoid", logits),
+        )
+        scores, threshold = proba, 0.5
     _to_output(scope, container, proba, compute, operator.outputs[1])
-    zero = _add_array(scope, container, "zero", np.zeros(1, _NUMPY_TYPES[compute]))
+    cut = _add_array(
+        scope, container, "threshold", np.full(1, threshold, _NUMPY_TYPES[compute])
+    )
     positive = scope.get_unique_variable_name("positive")
     container.add_node(
         "Greater",
-        [logits, zero],
+        [scores, cut],
         positive,
         name=scope.get_unique_operator_name("Greater"),
     )
     _to_output(scope, container, positive, TensorProto.BOOL, operator.outputs[0])
 
 
-def _unary(scope, container, op, x):
+def _unary(scope, container, op, x, **attrs):
+    """The output of the one-input node ``op`` applied to ``x``."""
     out = scope.get_unique_variable_name(op.lower())
-    container.add_node(op, [x], out, name=scope.get_unique_operator_name(op))
+    container.add_node(op, [x], out, name=scope.get_unique_operator_name(op), **attrs)
     return out
 
 
 def _convert_regressor(scope, operator, container):
-    out, compute = _network_output(scope, operator, container)
-    est = _fitted_net(operator)
-    if est.out_activation_ == "exp":  # loss="poisson"
-        out = _unary(scope, container, "Exp", out)
-    if getattr(est, "_y_shift", None) is not None:  # normalize_y=True
-        dtype = _NUMPY_TYPES[compute]
-        for op, array in (("Mul", est._y_scale), ("Add", est._y_shift)):
-            result = scope.get_unique_variable_name(op.lower())
-            operand = _add_array(scope, container, op.lower(), array.astype(dtype))
-            container.add_node(
-                op, [out, operand], result, name=scope.get_unique_operator_name(op)
-            )
-            out = result
+    def prediction(est, out, compute):
+        if est.out_activation_ == "exp":  # loss="poisson"
+            out = _unary(scope, container, "Exp", out)
+        if getattr(est, "_y_shift", None) is not None:  # normalize_y=True
+            dtype = _NUMPY_TYPES[compute]
+            for op, array in (("Mul", est._y_scale), ("Add", est._y_shift)):
+                result = scope.get_unique_variable_name(op.lower())
+                operand = _add_array(scope, container, op.lower(), array.astype(dtype))
+                container.add_node(
+                    op, [out, operand], result, name=scope.get_unique_operator_name(op)
+                )
+                out = result
+        return out
+
+    out, compute = _mean_output(scope, operator, container, prediction)
     _to_output(scope, container, out, compute, operator.outputs[0])
 
 

@@ -356,6 +356,23 @@ def _write_atomic(path, blob):
         raise
 
 
+def _save_instead(estimator):
+    """What to save instead of ``estimator``, which ``save`` does not store."""
+    nets = getattr(estimator, "estimators_", None)
+    if not hasattr(estimator, "best_estimator_"):
+        return "For a Pipeline, use skops.io"
+    if nets is not None and len(nets) > 1:
+        return (
+            f"It predicts with the mean of its {len(nets)} estimators_: save the "
+            "whole search with skops.io, or fit it with n_ensemble=1 and save "
+            "its best_estimator_"
+        )
+    return (
+        "Save the network it predicts with, its best_estimator_, or the whole "
+        "search with skops.io"
+    )
+
+
 def save(estimator, path):
     """Save a fitted sk_reg estimator to a file that loads without pickle.
 
@@ -417,17 +434,10 @@ def save(estimator, path):
     from safetensors.torch import save as st_save
 
     if type(estimator) not in _ESTIMATORS.values():
-        search = hasattr(estimator, "best_estimator_")
         raise TypeError(
             "sk_reg.save stores RegularizedNetClassifier or RegularizedNetRegressor "
-            f"objects; got {type(estimator).__name__}. "
-            + (
-                "Save the network it predicts with, its best_estimator_, or the "
-                "whole search with skops.io"
-                if search
-                else "For a Pipeline, use skops.io"
-            )
-            + " (see the 'Deploying a model' page of the user guide)."
+            f"objects; got {type(estimator).__name__}. {_save_instead(estimator)} "
+            "(see the 'Deploying a model' page of the user guide)."
         )
     check_is_fitted(estimator)
     classes = getattr(estimator, "classes_", None)

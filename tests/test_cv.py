@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_iris, make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -169,8 +170,9 @@ def test_fitted_attributes(iris):
     X, y = iris
     df = pd.DataFrame(X, columns=[f"c{i}" for i in range(4)])
     search = RegularizedNetClassifierCV(
-        _SMALL, min_iter=5, max_iter=15, random_state=0
+        _SMALL, min_iter=5, max_iter=15, n_ensemble=1, random_state=0
     ).fit(df, y)
+    assert search.estimators_ == [search.best_estimator_]
     assert search.best_params_ in _SMALL
     res = search.cv_results_
     assert res["rank_test_score"][search.best_index_] == 1
@@ -203,11 +205,13 @@ def test_pipeline_and_nested_search():
 
 def test_pickle_and_save(iris, tmp_path):
     X, y = iris
-    search = RegularizedNetClassifierCV(
-        _SMALL[:2], min_iter=5, max_iter=10, random_state=0
-    ).fit(X, y)
-    again = pickle.loads(pickle.dumps(search))
-    np.testing.assert_array_equal(again.predict_proba(X), search.predict_proba(X))
+    cv = RegularizedNetClassifierCV(_SMALL[:2], min_iter=5, max_iter=10, random_state=0)
+    ensemble = clone(cv).fit(X, y)
+    again = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(again.predict_proba(X), ensemble.predict_proba(X))
+    with pytest.raises(TypeError, match="mean of its 2 estimators_: save the whole"):
+        sk_reg.save(ensemble, "unused.skreg")
+    search = cv.set_params(n_ensemble=1).fit(X, y)
     with pytest.raises(TypeError, match="got RegularizedNetClassifierCV. Save the"):
         sk_reg.save(search, "unused.skreg")
     path = tmp_path / "refit.skreg"
@@ -266,18 +270,30 @@ def test_normalize_y_survives_persistence_and_onnx(tmp_path):
     )
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-def test_candidates_early_stop_on_the_search_hold_out(iris, weighted):
+@pytest.mark.parametrize(
+    "weights", ["none", "sample", "class", "balanced", "sample+class"]
+)
+def test_candidates_early_stop_on_the_search_hold_out(iris, weights):
     """One candidate: the search's score is its best validation score on the
-    hold-out (weighted as its early stopping is), reached at the epoch the
-    refit trains for."""
+    hold-out (weighted as its early stopping is, by sample and class
+    weights), reached at the epoch the refit trains for."""
     from sk_reg.estimators import _draw_seed
 
     X, y = iris
-    w = np.random.RandomState(0).uniform(0.1, 3.0, len(y)) if weighted else None
+    keep = np.r_[0:50, 50:70, 100:150]  # unequal classes, for "balanced"
+    X, y = X[keep], y[keep]
+    w = None
+    if "sample" in weights:
+        w = np.random.RandomState(0).uniform(0.1, 3.0, len(y))
+    class_weight = {"class": {0: 1.0, 1: 6.0, 2: 0.3}, "balanced": "balanced"}
     search = RegularizedNetClassifierCV(
-        [_BASE], max_iter=15, scoring="neg_log_loss", random_state=0
+        [_BASE],
+        max_iter=15,
+        scoring="neg_log_loss",
+        random_state=0,
+        class_weight=class_weight.get(weights.split("+")[-1]),
     ).fit(X, y, sample_weight=w)
+    assert search.best_estimator_.class_weight == search.class_weight
     seed = _draw_seed(0)
     train, val = search._holdout(X, y, seed)
     w_train, w_val = (None, None) if w is None else (w[train], w[val])
@@ -327,3 +343,73 @@ def test_exposes_what_a_fitted_network_exposes(iris):
     assert search.feature_importances_[4:].sum() < 0.05
     selector = SelectFromModel(search, threshold="mean", prefit=True)
     assert not selector.get_support()[4:].any()
+
+
+# -- the ensemble of the best refits -------------------------------------------
+def _ranked_last_rung(search):
+    """Candidate indices of the last rung, best first (from cv_results_)."""
+    res = search.cv_results_
+    last = res["iter"] == res["iter"].max()
+    return list(res["candidate"][last][np.argsort(res["rank_test_score"][last])])
+
+
+@pytest.mark.parametrize("task", ["classifier", "regressor"])
+def test_ensemble_refits_the_best_of_the_last_rung(iris, task):
+    X, y = iris
+    Search = RegularizedNetClassifierCV
+    if task == "regressor":
+        X, y, Search = X[:, 1:], X[:, 0], RegularizedNetRegressorCV
+    search = Search(_SMALL, min_iter=4, max_iter=30, random_state=0).fit(X, y)
+    assert search.n_ensemble == 2 and search.n_candidates_ == [3]
+    first, second = search.estimators_
+    assert first is search.best_estimator_
+    # The two best of the last rung, each with its own parameters.
+    ranked = _ranked_last_rung(search)
+    for net, index in zip(search.estimators_, ranked[:2], strict=True):
+        params = net.get_params()
+        assert all(params[k] == v for k, v in _SMALL[index].items())
+    assert first.get_params() != second.get_params()
+    assert first.n_iter_ == search.refit_epochs_ == search.n_iter_
+    # They predict together: the mean of their outputs.
+    if task == "classifier":
+        proba = (first.predict_proba(X) + second.predict_proba(X)) / 2
+        np.testing.assert_allclose(search.predict_proba(X), proba, rtol=1e-6)
+        np.testing.assert_allclose(
+            search.predict_log_proba(X), np.log(proba), rtol=1e-5
+        )
+        np.testing.assert_array_equal(
+            search.predict(X), search.classes_[proba.argmax(axis=1)]
+        )
+    else:
+        mean = (first.predict(X) + second.predict(X)) / 2
+        np.testing.assert_allclose(search.predict(X), mean, rtol=1e-6)
+    np.testing.assert_allclose(
+        search.feature_importances_,
+        (first.feature_importances_ + second.feature_importances_) / 2,
+    )
+    # n_ensemble=1 is the winner alone; more than the last rung holds is all
+    # of it.
+    alone = clone(search).set_params(n_ensemble=1).fit(X, y)
+    np.testing.assert_array_equal(alone.predict(X), first.predict(X))
+    assert alone.refit_cpu_time_ < search.refit_cpu_time_
+    every = clone(search).set_params(n_ensemble=5).fit(X, y)
+    assert len(every.estimators_) == 3
+
+
+def test_multilabel_ensemble_votes_by_mean_probability():
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(200, n_classes=3, random_state=0)
+    search = RegularizedNetClassifierCV(
+        _SMALL, min_iter=4, max_iter=30, random_state=0
+    ).fit(X, Y)
+    proba = np.mean([net.predict_proba(X) for net in search.estimators_], axis=0)
+    np.testing.assert_array_equal(search.predict(X), (proba > 0.5).astype(int))
+    # Somewhere the two networks disagree, and the mean decides.
+    first, second = (net.predict(X) for net in search.estimators_)
+    assert (first != second).any()
+
+
+def test_n_ensemble_is_validated(iris):
+    with pytest.raises(InvalidParameterError, match="'n_ensemble' parameter"):
+        RegularizedNetClassifierCV(n_ensemble=0).fit(*iris)

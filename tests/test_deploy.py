@@ -379,38 +379,52 @@ def test_onnx_poisson_regressor_predicts_the_mean(diabetes):
 _CV = dict(candidates=[{"l2": 1e-4}, {"dropout": 0.2}], min_iter=3, max_iter=6)
 
 
-def test_onnx_cv_estimators_export_their_refit(cancer, diabetes):
-    """The search exports as its best_estimator_: same labels and probabilities."""
+def _differs_from_best(search, X, what):
+    """With two refits, the ensemble is not its best network alone."""
+    best = getattr(search.best_estimator_, what)(X)
+    return not np.allclose(getattr(search, what)(X), best, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("n_ensemble", [1, 2])
+def test_onnx_cv_estimators_export_their_refits(cancer, diabetes, n_ensemble):
+    """The search exports as the mean of its refits: same labels, probabilities."""
     from sk_reg import RegularizedNetClassifierCV, RegularizedNetRegressorCV
 
+    cv = dict(_CV, n_ensemble=n_ensemble, random_state=0)
     X, y = cancer
     X = X.astype(np.float32)
-    pipe = make_pipeline(
-        StandardScaler(), RegularizedNetClassifierCV(**_CV, random_state=0)
-    ).fit(X, y)
+    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifierCV(**cv)).fit(X, y)
+    assert len(pipe[-1].estimators_) == n_ensemble
     labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
     np.testing.assert_array_equal(labels, pipe.predict(X))
     np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-5)
+    Z = pipe[0].transform(X)
+    assert _differs_from_best(pipe[-1], Z, "predict_proba") == (n_ensemble == 2)
     # A regressor with normalize_y=True (its default): targets in their units.
     Xr, Y = diabetes
     Xr = Xr.astype(np.float32)
-    reg = RegularizedNetRegressorCV(**_CV, random_state=0).fit(Xr, Y * 1e3)
+    reg = RegularizedNetRegressorCV(**cv).fit(Xr, Y * 1e3)
     (out,) = _onnx_run(reg, Xr)
     np.testing.assert_allclose(out, reg.predict(Xr), rtol=1e-4, atol=1e-2)
     assert np.abs(out).max() > 10  # not the standardised scale
+    assert _differs_from_best(reg, Xr, "predict") == (n_ensemble == 2)
 
 
-def test_onnx_cv_multilabel():
+@pytest.mark.parametrize("n_ensemble", [1, 2])
+def test_onnx_cv_multilabel(n_ensemble):
     from sklearn.datasets import make_multilabel_classification
 
     from sk_reg import RegularizedNetClassifierCV
 
     X, Y = make_multilabel_classification(200, n_classes=3, random_state=0)
     X = X.astype(np.float32)
-    search = RegularizedNetClassifierCV(**_CV, random_state=0).fit(X, Y)
+    search = RegularizedNetClassifierCV(
+        **_CV, n_ensemble=n_ensemble, random_state=0
+    ).fit(X, Y)
     labels, proba = _onnx_run(search, X, {id(search): {"zipmap": False}})
     np.testing.assert_array_equal(labels, search.predict(X))
     np.testing.assert_allclose(proba, search.predict_proba(X), rtol=0, atol=1e-5)
+    assert _differs_from_best(search, X, "predict_proba") == (n_ensemble == 2)
 
 
 def test_skops_round_trip_of_a_cv_estimator(cancer):
