@@ -205,7 +205,9 @@ def test_pipeline_and_nested_search():
 
 def test_pickle_and_save(iris, tmp_path):
     X, y = iris
-    cv = RegularizedNetClassifierCV(_SMALL[:2], min_iter=5, max_iter=10, random_state=0)
+    cv = RegularizedNetClassifierCV(
+        _SMALL[:2], min_iter=5, max_iter=10, n_ensemble=2, random_state=0
+    )
     ensemble = clone(cv).fit(X, y)
     again = pickle.loads(pickle.dumps(ensemble))
     np.testing.assert_array_equal(again.predict_proba(X), ensemble.predict_proba(X))
@@ -359,8 +361,9 @@ def test_ensemble_refits_the_best_of_the_last_rung(iris, task):
     Search = RegularizedNetClassifierCV
     if task == "regressor":
         X, y, Search = X[:, 1:], X[:, 0], RegularizedNetRegressorCV
-    search = Search(_SMALL, min_iter=4, max_iter=30, random_state=0).fit(X, y)
-    assert search.n_ensemble == 2 and search.n_candidates_ == [3]
+    search = Search(_SMALL, min_iter=4, max_iter=30, n_ensemble=2, random_state=0)
+    search.fit(X, y)
+    assert search.n_candidates_ == [3]
     first, second = search.estimators_
     assert first is search.best_estimator_
     # The two best of the last rung, each with its own parameters.
@@ -401,13 +404,19 @@ def test_multilabel_ensemble_votes_by_mean_probability():
 
     X, Y = make_multilabel_classification(200, n_classes=3, random_state=0)
     search = RegularizedNetClassifierCV(
-        _SMALL, min_iter=4, max_iter=30, random_state=0
+        _SMALL, min_iter=4, max_iter=30, n_ensemble=2, random_state=0
     ).fit(X, Y)
     proba = np.mean([net.predict_proba(X) for net in search.estimators_], axis=0)
     np.testing.assert_array_equal(search.predict(X), (proba > 0.5).astype(int))
     # Somewhere the two networks disagree, and the mean decides.
     first, second = (net.predict(X) for net in search.estimators_)
     assert (first != second).any()
+
+
+def test_n_ensemble_defaults():
+    # Measured on the design splits of the study: averaging helped regression.
+    assert RegularizedNetRegressorCV().n_ensemble == 2
+    assert RegularizedNetClassifierCV().n_ensemble == 1
 
 
 def test_n_ensemble_is_validated(iris):
