@@ -422,6 +422,7 @@ def _candidate(base, params, index):
     estimator = clone(base).set_params(**params)
     try:
         estimator._validate_params()
+        estimator._validated_settings()  # what the constraints cannot check
     except InvalidParameterError as exc:
         raise InvalidParameterError(f"candidates[{index}] = {params!r}: {exc}") from exc
     return estimator

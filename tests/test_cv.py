@@ -162,7 +162,9 @@ def test_bad_candidates_are_an_error(iris):
             RegularizedNetClassifierCV([{}, bad], min_iter=2, max_iter=4).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'l2' parameter"):
         RegularizedNetRegressorCV([{"l2": -1.0}], min_iter=2).fit(X, X[:, 0])
-    with pytest.raises(InvalidParameterError, match="positive integers only"):
+    with pytest.raises(
+        InvalidParameterError, match=r"candidates\[0\] = .*positive integers only"
+    ):
         RegularizedNetClassifierCV([{"hidden_layer_sizes": (0,)}]).fit(X, y)
 
 
