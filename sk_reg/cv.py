@@ -261,7 +261,7 @@ class _NetCV(BaseEstimator):
         rungs = _budgeted(schedule, self.budget)
         base = self._base(seed)
         alive = {i: _candidate(base, c, i) for i, c in enumerate(candidates)}
-        order, done, rows = list(alive), set(), []
+        order, done, rows, scores = list(alive), set(), [], {}
         fit_data = [(X[r], y[r], _subset(sample_weight, r)) for r in (train, val)]
         for rung, (n_keep, epochs) in enumerate(rungs):
             order = order[:n_keep]
@@ -274,7 +274,9 @@ class _NetCV(BaseEstimator):
                 alive[i], cpu[i] = est, seconds
                 if est.n_iter_ < epochs:
                     done.add(i)  # early stopping ended it: its score is final
-            scores = {i: self._val_score(alive[i], *fit_data[1]) for i in order}
+            # A candidate early stopping ended keeps its score: only the ones
+            # trained this rung are scored again.
+            scores.update({i: self._val_score(alive[i], *fit_data[1]) for i in todo})
             order.sort(key=lambda i: (-scores[i], i))
             rows += [
                 _result_row(candidates[i], i, rung, epochs, alive[i], scores[i], cpu)
@@ -282,7 +284,7 @@ class _NetCV(BaseEstimator):
             ]
         self._set_search_results(rows, rungs, order[0], candidates)
         # The best n_ensemble of the last rung, each with the epoch its early
-        # stopping chose: what the refit trains.
+        # stopping chose: what the refits train.
         return [
             (candidates[i], _best_epoch(alive[i])) for i in order[: self.n_ensemble]
         ]
