@@ -545,10 +545,10 @@ _SEARCH_DOC = """
         ``joblib.parallel_backend("dask")`` for a Dask cluster). None is 1.
 
     device : str, default="cpu"
-        Training device of every candidate and the refit (see ``{net_name}``).
+        Training device of every candidate and refit (see ``{net_name}``).
 
     random_state : int, RandomState instance or None, default=None
-        Draws the hold-out split and the seed every candidate and the refit
+        Draws the hold-out split and the seed every candidate and refit
         share. An int makes ``fit`` deterministic.
 
     verbose : int, default=0
@@ -559,8 +559,8 @@ _SEARCH_DOC = """
     estimators_ : list of {net_name}
         The best ``n_ensemble`` candidates of the last rung, best first, each
         refitted on all rows without early stopping for the epochs its early
-        stopping chose during the search (its ``n_iter_``). ``predict`` and
-        ``predict_proba`` average them.
+        stopping chose during the search (its ``n_iter_``). ``predict`` (and a
+        classifier's ``predict_proba``) averages them.
 
     best_estimator_ : {net_name}
         ``estimators_[0]``, the winning candidate refitted. With
@@ -884,7 +884,7 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
             extra_params="""
 
     normalize_y : bool, default=True
-        Passed to every candidate and the refit: standardise the targets
+        Passed to every candidate and refit: standardise the targets
         inside ``fit`` and undo it in ``predict`` (see
         :class:`RegularizedNetRegressor`).""",
             class_attrs="",
