@@ -69,6 +69,8 @@ def _expected_failed_checks(estimator):
         RegularizedNetClassifier(**_CNN),
         RegularizedNetRegressor(**_CNN),
         RegularizedNetClassifierCV(_TINY_SPACE, min_iter=10, max_iter=20),
+        # The classifier's ensemble path (the regressor's default is 2).
+        RegularizedNetClassifierCV(_TINY_SPACE, min_iter=10, max_iter=20, n_ensemble=2),
         RegularizedNetRegressorCV(_TINY_SPACE, min_iter=40, max_iter=80),
     ],
     expected_failed_checks=_expected_failed_checks,

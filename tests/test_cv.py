@@ -424,3 +424,12 @@ def test_n_ensemble_defaults():
 def test_n_ensemble_is_validated(iris):
     with pytest.raises(InvalidParameterError, match="'n_ensemble' parameter"):
         RegularizedNetClassifierCV(n_ensemble=0).fit(*iris)
+
+
+def test_class_weight_with_multilabel_targets_is_a_clear_error():
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(60, n_classes=3, random_state=0)
+    search = RegularizedNetClassifierCV(_SMALL, min_iter=2, class_weight="balanced")
+    with pytest.raises(ValueError, match="class_weight is not supported for multi"):
+        search.fit(X, Y)
