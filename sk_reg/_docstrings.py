@@ -280,8 +280,30 @@ _FAULTS = """A call to ``fit`` or ``partial_fit`` that raises (bad data, a bad
     file cannot run code."""
 
 
+#: The parameters both ``fit`` methods share (their docstrings' placeholders).
+_FIT_PARAMS = {
+    "fit_X": """X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (numpy array, pandas DataFrame or scipy sparse
+            matrix, kept sparse), or images of
+            shape (n_samples, C, H, W) (see ``input_shape``).""",
+    "fit_sample_weight": """sample_weight : array-like of shape (n_samples,), \
+default=None
+            Non-negative weight of each sample in the loss.""",
+    "fit_X_val": """X_val : {array-like, sparse matrix} of shape (n_val, \
+n_features), default=None
+            Rows early stopping watches instead of holding out
+            ``validation_fraction`` of ``X`` (then all of ``X`` trains). Needs
+            ``early_stopping=True`` and ``y_val``; checked and encoded like
+            ``X``. In a :class:`~sklearn.pipeline.Pipeline`, pass
+            ``transform_input=["X_val"]`` to preprocess it like ``X``.""",
+    "fit_sample_weight_val": """sample_weight_val : array-like of shape (n_val,), \
+default=None
+            Weights of the ``X_val`` rows in the validation score.""",
+}
+
+
 def _fill_doc(**extra):
-    """Fill ``%(name)s`` placeholders of a class docstring."""
+    """Fill ``%(name)s`` placeholders of a class docstring and of its ``fit``'s."""
 
     def decorate(obj):
         values = {**extra}
@@ -290,6 +312,7 @@ def _fill_doc(**extra):
         values["objective"] = _OBJECTIVE % extra
         values["faults"] = _FAULTS
         obj.__doc__ = obj.__doc__ % values
+        obj.fit.__doc__ = obj.fit.__doc__ % _FIT_PARAMS
         return obj
 
     return decorate

@@ -1274,29 +1274,19 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (numpy array, pandas DataFrame or scipy sparse
-            matrix, kept sparse), or images of
-            shape (n_samples, C, H, W) (see ``input_shape``).
+        %(fit_X)s
 
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
 
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the loss.
+        %(fit_sample_weight)s
 
-        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            Rows early stopping watches instead of holding out
-            ``validation_fraction`` of ``X`` (then all of ``X`` trains). Needs
-            ``early_stopping=True`` and ``y_val``; checked and encoded like
-            ``X``. In a :class:`~sklearn.pipeline.Pipeline`, pass
-            ``transform_input=["X_val"]`` to preprocess it like ``X``.
+        %(fit_X_val)s
 
         y_val : array-like of shape (n_val,), default=None
             Targets of ``X_val``; only classes seen in ``y``.
 
-        sample_weight_val : array-like of shape (n_val,), default=None
-            Weights of the ``X_val`` rows in the validation score.
+        %(fit_sample_weight_val)s
 
         Returns
         -------
@@ -1703,29 +1693,19 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data (numpy array, pandas DataFrame or scipy sparse
-            matrix, kept sparse), or images of
-            shape (n_samples, C, H, W) (see ``input_shape``).
+        %(fit_X)s
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
 
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample in the loss.
+        %(fit_sample_weight)s
 
-        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            Rows early stopping watches instead of holding out
-            ``validation_fraction`` of ``X`` (then all of ``X`` trains). Needs
-            ``early_stopping=True`` and ``y_val``; checked and encoded like
-            ``X``. In a :class:`~sklearn.pipeline.Pipeline`, pass
-            ``transform_input=["X_val"]`` to preprocess it like ``X``.
+        %(fit_X_val)s
 
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Targets of ``X_val``.
 
-        sample_weight_val : array-like of shape (n_val,), default=None
-            Weights of the ``X_val`` rows in the validation score.
+        %(fit_sample_weight_val)s
 
         Returns
         -------
