@@ -45,6 +45,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 import warnings
@@ -171,9 +172,15 @@ def make_model(row, task, seed):
     raise ValueError(f"unknown row {row!r}")
 
 
+@functools.cache
+def load(table):
+    """``(X, y)`` of ``table``, read once per process (callers must not modify it)."""
+    return TABLES[table][1]()
+
+
 def run_one(table, row, seed):
-    task, loader = TABLES[table]
-    X, y = loader()
+    task = TABLES[table][0]
+    X, y = load(table)
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=0.25, random_state=seed, stratify=y if task == "clf" else None
     )
