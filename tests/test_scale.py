@@ -80,17 +80,21 @@ def test_grid_search_on_dask_matches_sequential(dask_client, data):
 
 
 def test_cv_estimator_on_dask_matches_sequential(dask_client, data):
-    """RegularizedNetClassifierCV(n_jobs=...) trains its candidates on Dask."""
+    """RegularizedNetClassifierCV(n_jobs=...) trains its candidates and its
+    refits on Dask."""
     import joblib
     from distributed import get_task_stream
 
     X, y = data
     candidates = [{"l2": v} for v in (1e-4, 1e-2, 1.0)]
-    kwargs = dict(candidates=candidates, min_iter=5, max_iter=15, random_state=0)
+    kwargs = dict(
+        candidates=candidates, min_iter=5, max_iter=15, n_ensemble=2, random_state=0
+    )
     sequential = RegularizedNetClassifierCV(**kwargs).fit(X, y)
     with get_task_stream(dask_client) as stream, joblib.parallel_backend("dask"):
         distributed = RegularizedNetClassifierCV(**kwargs, n_jobs=2).fit(X, y)
-    assert len(stream.data) >= len(candidates)  # the first rung ran there
+    # The one rung (three candidates) and the two refits ran there.
+    assert len(stream.data) >= len(candidates) + 2
     np.testing.assert_array_equal(
         sequential.cv_results_["test_score"], distributed.cv_results_["test_score"]
     )
