@@ -647,8 +647,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
             net_name="RegularizedNetClassifier",
             n_ensemble=1,
             ensemble_note="On the six classification tables, averaging the "
-            "best two scored no higher than the winner alone (three tables "
-            "up, two down, by at most 0.0014)",
+            "best two scored no higher than the winner alone (two tables "
+            "up, three down, by at most 0.0014)",
             extra=" ``dropout=0.1, l2=1e-3, label_smoothing=0.1``",
             stratified=" (stratified by class)",
             default_scoring="the negative log-loss (accuracy for multilabel targets)",
