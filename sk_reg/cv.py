@@ -343,13 +343,11 @@ class _NetCV(BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X)
         seed = _draw_seed(self.random_state)
         chosen = self._search(X, y, sample_weight, seed)
+        # Each refit trains for its epochs on all rows: no early stopping (a
+        # candidate's own patience, if it set one, is overridden).
+        fixed = {"early_stopping": False, "n_iter_no_change": np.inf}
         nets = [
-            self._base(seed).set_params(
-                **params,
-                early_stopping=False,
-                n_iter_no_change=np.inf,
-                max_iter=epochs,
-            )
+            self._base(seed).set_params(**{**params, **fixed, "max_iter": epochs})
             for params, epochs in chosen
         ]
         refitted = Parallel(n_jobs=self.n_jobs)(
@@ -421,6 +419,14 @@ def _candidate(base, params, index):
     (``prefer_skip_nested_validation``), so a candidate's values are checked
     here, once, rather than trained with silently.
     """
+    controlled = sorted(set(params) & _SET_BY_SEARCH)
+    if controlled:
+        raise InvalidParameterError(
+            f"candidates[{index}] = {params!r}: {', '.join(controlled)} "
+            "cannot be searched: the search sets them (every candidate "
+            "early-stops on the hold-out, trains max_iter epochs at most, "
+            "warm-started between rungs). Use the search's own max_iter."
+        )
     estimator = clone(base).set_params(**params)
     try:
         estimator._validate_params()
@@ -428,6 +434,10 @@ def _candidate(base, params, index):
     except InvalidParameterError as exc:
         raise InvalidParameterError(f"candidates[{index}] = {params!r}: {exc}") from exc
     return estimator
+
+
+#: Parameters of the network the search itself sets on every candidate.
+_SET_BY_SEARCH = {"early_stopping", "max_iter", "warm_start"}
 
 
 def _refit(net, X, y, sample_weight):
@@ -491,7 +501,10 @@ _SEARCH_DOC = """
         learning rate 1e-2); and{extra}. They were chosen from measurements on
         ten real tables (see the :doc:`regularization study
         </regularization_study>`).
-        The chosen dict is ``best_params_``.
+        The chosen dict is ``best_params_``. ``early_stopping``, ``max_iter``
+        and ``warm_start`` are the search's to set and cannot be in a
+        candidate (``InvalidParameterError``); a candidate's own
+        ``n_iter_no_change`` applies to its early stopping, not to its refit.
 
     max_iter : int, default=200
         Most epochs any candidate, and the refit, trains.

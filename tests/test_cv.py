@@ -162,6 +162,10 @@ def test_bad_candidates_are_an_error(iris):
             RegularizedNetClassifierCV([{}, bad], min_iter=2, max_iter=4).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'l2' parameter"):
         RegularizedNetRegressorCV([{"l2": -1.0}], min_iter=2).fit(X, X[:, 0])
+    # What the search sets on every candidate cannot be searched.
+    for bad in ({"max_iter": 5}, {"early_stopping": False}, {"warm_start": True}):
+        with pytest.raises(InvalidParameterError, match="cannot be searched"):
+            RegularizedNetClassifierCV([{}, bad], min_iter=2, max_iter=4).fit(X, y)
     with pytest.raises(
         InvalidParameterError, match=r"candidates\[0\] = .*positive integers only"
     ):
@@ -433,3 +437,19 @@ def test_class_weight_with_multilabel_targets_is_a_clear_error():
     search = RegularizedNetClassifierCV(_SMALL, min_iter=2, class_weight="balanced")
     with pytest.raises(ValueError, match="class_weight is not supported for multi"):
         search.fit(X, Y)
+
+
+def test_a_candidate_may_set_its_own_patience(iris):
+    """n_iter_no_change in a candidate: its early stopping uses it, and the
+    refit (which has no early stopping) still trains to its epoch count."""
+    X, y = iris
+    patient = {**_BASE, "n_iter_no_change": 3}
+    search = RegularizedNetClassifierCV(
+        [patient], min_iter=2, max_iter=60, random_state=0
+    ).fit(X, y)
+    row = search.cv_results_
+    # Its patience of 3 (not the shared 10) ended it: MLP's rule stops once
+    # more than 3 epochs in a row miss the best, well before max_iter.
+    assert search.refit_epochs_ < row["n_iter"][-1] <= search.refit_epochs_ + 4 < 60
+    assert search.best_estimator_.n_iter_ == search.refit_epochs_
+    assert search.best_estimator_.n_iter_no_change == np.inf
