@@ -412,6 +412,10 @@ class _NetCV(BaseEstimator):
         return tags
 
 
+#: Parameters of the network the search itself sets on every candidate.
+_SET_BY_SEARCH = {"early_stopping", "max_iter", "warm_start"}
+
+
 def _candidate(base, params, index):
     """``base`` with ``params``, validated as its own ``fit`` would.
 
@@ -434,10 +438,6 @@ def _candidate(base, params, index):
     except InvalidParameterError as exc:
         raise InvalidParameterError(f"candidates[{index}] = {params!r}: {exc}") from exc
     return estimator
-
-
-#: Parameters of the network the search itself sets on every candidate.
-_SET_BY_SEARCH = {"early_stopping", "max_iter", "warm_start"}
 
 
 def _refit(net, X, y, sample_weight):
@@ -828,8 +828,7 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         >>> clf.predict_proba(X[:2]).shape
         (2, 3)
         """
-        X = self._checked_X(X)
-        return _mean([net.predict_proba(X) for net in self.estimators_])
+        return self._mean_proba(self._checked_X(X))
 
     def predict_log_proba(self, X):
         """Log of the class probabilities (of ``predict_proba``).
@@ -859,10 +858,14 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         if len(self.estimators_) == 1:
             return self.best_estimator_.predict_log_proba(X)
         with np.errstate(divide="ignore"):
-            return np.log(_mean([net.predict_proba(X) for net in self.estimators_]))
+            return np.log(self._mean_proba(X))
+
+    def _mean_proba(self, X):
+        """The mean of ``estimators_``' probabilities for checked ``X``."""
+        return _mean([net.predict_proba(X) for net in self.estimators_])
 
     def _ensemble_predict(self, X):
-        proba = _mean([net.predict_proba(X) for net in self.estimators_])
+        proba = self._mean_proba(X)
         if self._multilabel:  # a label is on where its mean probability is
             return (proba > 0.5).astype(int)
         return self.classes_[proba.argmax(axis=1)]
