@@ -263,6 +263,10 @@ class _NetCV(BaseEstimator):
         alive = {i: _candidate(base, c, i) for i, c in enumerate(candidates)}
         order, done, rows, scores = list(alive), set(), [], {}
         fit_data = [(X[r], y[r], _subset(sample_weight, r)) for r in (train, val)]
+        X_val, y_val, sample_weight_val = fit_data[1]
+        # The hold-out's weights in the ranking score, as the candidates'
+        # early stopping weighs those rows: the same for every candidate.
+        score_weight = self._score_weight(y_val, sample_weight_val)
         for rung, (n_keep, epochs) in enumerate(rungs):
             order = order[:n_keep]
             todo = [i for i in order if i not in done]
@@ -276,7 +280,9 @@ class _NetCV(BaseEstimator):
                     done.add(i)  # early stopping ended it: its score is final
             # A candidate early stopping ended keeps its score: only the ones
             # trained this rung are scored again.
-            scores.update({i: self._val_score(alive[i], *fit_data[1]) for i in todo})
+            scores.update(
+                {i: self._val_score(alive[i], X_val, y_val, score_weight) for i in todo}
+            )
             order.sort(key=lambda i: (-scores[i], i))
             rows += [
                 _result_row(candidates[i], i, rung, epochs, alive[i], scores[i], cpu)
@@ -290,14 +296,14 @@ class _NetCV(BaseEstimator):
         ]
 
     def _val_score(self, estimator, X, y, sample_weight):
-        """The hold-out score, weighted as the candidates' early stopping is."""
+        """The hold-out score, with the weights of ``_score_weight``."""
         scorer = check_scoring(estimator, self._scoring(estimator))
-        sample_weight = self._score_weight(y, sample_weight)
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         score = float(scorer(estimator, X, y, **kwargs))
         return score if np.isfinite(score) else -np.inf
 
     def _score_weight(self, y, sample_weight):
+        """Weights of the hold-out rows in the ranking score."""
         return sample_weight
 
     def _set_search_results(self, rows, rungs, best, candidates):
