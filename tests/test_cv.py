@@ -98,12 +98,32 @@ def test_halving_schedule():
     assert halving_schedule(27, 30, 60, 3) == [(27, 30), (9, 60)]
     assert halving_schedule(3, 5, 10, 3) == [(3, 10)]
     assert halving_schedule(1, 5, 10, 3) == [(1, 10)]
+    # The last rung holds at least n_last candidates (what n_ensemble refits).
+    assert halving_schedule(9, 30, 200, 3, n_last=2) == [(9, 30), (3, 200)]
+    assert halving_schedule(9, 30, 200, 3, n_last=4) == [(9, 30), (4, 200)]
+    assert halving_schedule(27, 2, 200, 3, n_last=5) == [(27, 2), (9, 6), (5, 200)]
+    assert halving_schedule(9, 30, 200, 3, n_last=12) == [(9, 200)]
+
+
+def test_last_rung_keeps_n_ensemble_candidates(iris):
+    candidates = [{**_BASE, "l2": 10.0**-k} for k in range(6)]
+    search = RegularizedNetClassifierCV(
+        candidates, min_iter=3, max_iter=12, n_ensemble=4, random_state=0
+    ).fit(*iris)
+    assert search.n_candidates_ == [6, 4]
+    assert len(search.estimators_) == 4
+    ranked = _ranked_last_rung(search)
+    assert len(ranked) == 4
+    for net, index in zip(search.estimators_, ranked, strict=True):
+        assert net.get_params()["l2"] == candidates[index]["l2"]
+    # Without it, the last rung would hold two and so would the ensemble.
+    assert clone(search).set_params(n_ensemble=1).fit(*iris).n_candidates_ == [6, 2]
 
 
 def test_halving_keeps_the_best_and_counts_epochs(iris):
     X, y = iris
     search = RegularizedNetClassifierCV(
-        _SMALL, min_iter=4, max_iter=40, factor=2, random_state=0
+        _SMALL, min_iter=4, max_iter=40, factor=2, n_ensemble=1, random_state=0
     ).fit(X, y)
     res = search.cv_results_
     assert search.n_candidates_ == [3, 2] and search.n_resources_ == [4, 40]
@@ -121,12 +141,30 @@ def test_halving_keeps_the_best_and_counts_epochs(iris):
 def test_budget_bounds_the_search(iris, budget):
     X, y = iris
     search = RegularizedNetClassifierCV(
-        _SMALL, min_iter=4, max_iter=40, factor=2, budget=budget, random_state=0
+        _SMALL,
+        min_iter=4,
+        max_iter=40,
+        factor=2,
+        budget=budget,
+        n_ensemble=1,
+        random_state=0,
     ).fit(X, y)
     assert search.search_epochs_ <= budget
     # 12 epochs pay for the first rung only; more buy a (shortened) second.
     assert search.n_iterations_ == (1 if budget == 12 else 2)
     assert search.n_resources_[-1] <= 4 + (budget - 12) // 2
+
+
+def test_budget_shortens_a_single_rung_search(iris):
+    # n_ensemble as large as the candidates: one rung, to max_iter; the
+    # budget shortens it but never below min_iter.
+    search = RegularizedNetClassifierCV(
+        _SMALL, min_iter=4, max_iter=40, n_ensemble=3, budget=30, random_state=0
+    ).fit(*iris)
+    assert search.n_candidates_ == [3] and search.n_resources_ == [10]
+    assert search.search_epochs_ <= 30
+    with pytest.raises(ValueError, match="min_iter=4 epochs each"):
+        clone(search).set_params(budget=11).fit(*iris)
 
 
 def test_budget_too_small_is_an_error(iris):
@@ -422,7 +460,7 @@ def test_multilabel_ensemble_votes_by_mean_probability():
 def test_n_ensemble_defaults():
     # Measured on the design splits of the study: averaging helped regression.
     assert RegularizedNetRegressorCV().n_ensemble == 2
-    assert RegularizedNetClassifierCV().n_ensemble == 1
+    assert RegularizedNetClassifierCV().n_ensemble == 4
 
 
 def test_n_ensemble_is_validated(iris):
