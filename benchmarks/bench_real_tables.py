@@ -45,7 +45,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import time
 import warnings
@@ -172,10 +171,19 @@ def make_model(row, task, seed):
     raise ValueError(f"unknown row {row!r}")
 
 
-@functools.cache
+_LOADED = {}
+
+
 def load(table):
-    """``(X, y)`` of ``table``, read once per process (callers must not modify it)."""
-    return TABLES[table][1]()
+    """``(X, y)`` of ``table``, read once per process (callers must not modify it).
+
+    A plain dict, not ``functools.cache``: run as a script, this module is
+    ``__main__``, and joblib's workers cannot unpickle a cached function of
+    ``__main__`` by reference (``--n-jobs 2`` failed with BrokenProcessPool).
+    """
+    if table not in _LOADED:
+        _LOADED[table] = TABLES[table][1]()
+    return _LOADED[table]
 
 
 def run_one(table, row, seed):

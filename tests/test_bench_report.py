@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,16 @@ def test_one_block_has_no_blocks_table_and_no_records_is_an_error(bench, tmp_pat
     assert "blocks" not in bench.report(path)
     with pytest.raises(SystemExit, match="no fits recorded"):
         bench.report(tmp_path / "missing.jsonl")
+
+
+def test_script_runs_fits_in_worker_processes(tmp_path):
+    # Run as a script (the module is __main__) with two joblib workers: every
+    # function the workers receive must unpickle there.
+    script = [sys.executable, str(_PATH), "--tables", "wine", "--rows", "mlp"]
+    args = ["--n-seeds", "2", "--n-jobs", "2", "--output-dir", str(tmp_path)]
+    done = subprocess.run(script + args, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = (tmp_path / "real_tables.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert sorted(r["seed"] for r in records) == [0, 1]
+    assert all(r["table"] == "wine" and 0.8 < r["score"] <= 1 for r in records)
