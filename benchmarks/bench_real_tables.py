@@ -31,7 +31,7 @@ docs include (per-table mean ± std, per-split
 paired differences against the CV estimator, a Wilcoxon signed-rank test over
 the tables, the CV estimator against the MLP per block of ten seeds, CPU
 seconds) from it. A run with more seeds than the file holds adds the missing
-ones (``--n-seeds 5``, then ``--n-seeds 30``, is the full study in two steps).
+ones (``--n-seeds 5``, then ``--n-seeds 40``, is the full study in two steps).
 
 Usage::
 
@@ -389,7 +389,7 @@ def write_report(path, out_dir, name):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 tables, 2 splits")
-    p.add_argument("--n-seeds", type=int, default=30, help="splits per table")
+    p.add_argument("--n-seeds", type=int, default=40, help="splits per table")
     p.add_argument("--tables", nargs="*", default=list(TABLES))
     p.add_argument(
         "--rows", nargs="*", default=[*ORDER, *(f"alone:{k}" for k in _ALONE)]
