@@ -144,7 +144,7 @@ def halving_schedule(n_candidates, min_iter, max_iter, factor, n_last=1):
         rungs.append((n, epochs))
         if epochs >= max_iter:
             return rungs
-        n = max(survivors, min(n_last, n))
+        n = max(survivors, n_last)  # not the last rung: n > n_last
         epochs = min(round(epochs * factor), max_iter)
 
 

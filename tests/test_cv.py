@@ -434,8 +434,8 @@ def test_ensemble_refits_the_best_of_the_last_rung(iris, task):
         search.feature_importances_,
         (first.feature_importances_ + second.feature_importances_) / 2,
     )
-    # n_ensemble=1 is the winner alone; more than the last rung holds is all
-    # of it.
+    # n_ensemble=1 is the winner alone; more than there are candidates is all
+    # of them.
     alone = clone(search).set_params(n_ensemble=1).fit(X, y)
     np.testing.assert_array_equal(alone.predict(X), first.predict(X))
     assert alone.refit_cpu_time_ < search.refit_cpu_time_
@@ -458,7 +458,8 @@ def test_multilabel_ensemble_votes_by_mean_probability():
 
 
 def test_n_ensemble_defaults():
-    # Measured on the design splits of the study: averaging helped regression.
+    # Measured on the design splits of the study (two for regression, four
+    # for classification).
     assert RegularizedNetRegressorCV().n_ensemble == 2
     assert RegularizedNetClassifierCV().n_ensemble == 4
 
