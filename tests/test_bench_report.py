@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 _PATH = Path(__file__).parents[1] / "benchmarks" / "bench_real_tables.py"
 
@@ -70,3 +72,40 @@ def test_script_runs_fits_in_worker_processes(tmp_path):
     records = [json.loads(line) for line in lines]
     assert sorted(r["seed"] for r in records) == [0, 1]
     assert all(r["table"] == "wine" and 0.8 < r["score"] <= 1 for r in records)
+
+
+def test_corrected_ttest_is_the_plain_t_test_widened_by_the_split_overlap(bench):
+    rng = np.random.default_rng(0)
+    diffs = 0.004 + 0.01 * rng.standard_normal(40)
+    plain = stats.ttest_1samp(diffs, 0.0)
+    mean, half, p = bench._corrected_ttest(diffs, 0.0)
+    assert mean == pytest.approx(diffs.mean())
+    assert p == pytest.approx(plain.pvalue)
+    low, high = plain.confidence_interval(0.95)
+    assert (mean - half, mean + half) == pytest.approx((low, high))
+    # A quarter of each table held out: the variance of the mean grows from
+    # var / 40 to (1 / 40 + 1 / 3) * var, the interval by sqrt(1 + 40 / 3).
+    _, wide, p_wide = bench._corrected_ttest(diffs, 1 / 3)
+    assert wide == pytest.approx(half * np.sqrt(1 + 40 / 3))
+    assert p < 0.05 < p_wide
+    # More splits narrow the plain interval without bound, the corrected one not.
+    many = np.tile(diffs, 25)
+    assert bench._corrected_ttest(many, 0.0)[1] < half / 4
+    assert bench._corrected_ttest(many, 1 / 3)[1] > wide * 0.8
+
+
+def test_corrected_ttest_when_every_split_gives_the_same_difference(bench):
+    assert bench._corrected_ttest([0.01] * 5, 1 / 3) == (pytest.approx(0.01), 0, 0)
+    assert bench._corrected_ttest([0.0] * 5, 1 / 3) == (0, 0, 1)
+
+
+def test_report_has_the_corrected_test_per_table(bench, tmp_path):
+    path = tmp_path / "real_tables.jsonl"
+    gaps = {"wine": lambda seed: 0.01 * (seed % 2), "OJ": lambda seed: 0.02}
+    path.write_text("".join(json.dumps(r) + "\n" for r in _records(gaps)))
+    title, header, body = bench.report(path)["corrected"]
+    assert header == ["table", "cv − mlp"]
+    assert "Nadeau and Bengio" in title
+    mean, half, p = bench._corrected_ttest([0.01 * (s % 2) for s in range(20)], 1 / 3)
+    assert body[0] == ["wine", f"+0.005 ± {half:.3f} (p={p:.2f})"]
+    assert body[1] == ["OJ", "+0.020 ± 0.000 (p<0.01)"]
