@@ -9,12 +9,15 @@ training history and the library versions, plus a SHA-256 checksum of both.
 
 Loading parses JSON and raw tensor bytes only; nothing is unpickled and no
 name read from the file is imported. Classes are looked up in fixed tables:
-the two estimators, the module builders of :mod:`sk_reg.modules`, the
+the four estimators, the module builders of :mod:`sk_reg.modules`, the
 augmentations of :mod:`sk_reg.augment` and the optimizers of
 :mod:`torch.optim`. The estimator and its torch module are rebuilt through
 the same code path as ``fit`` (``_build_net``), then the tensors are checked
 against the rebuilt module (names, shapes, dtypes, finiteness) and copied in
-(:func:`sk_reg._state.fill_net`).
+(:func:`sk_reg._state.fill_net`). A CV search is stored as its own
+parameters and fitted attributes plus one such network document per member of
+its ``estimators_`` (their tensors named ``estimators.<k>.<name>``); each
+member is loaded through the same checks.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from . import augment as _augment_mod
 from . import modules as _modules_mod
 from ._images import check_input_shape_param, resolve_input_shape
 from ._state import STATE_KEY, build_net, fill_net, fitted_state
+from .cv import RegularizedNetClassifierCV, RegularizedNetRegressorCV
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 
 __all__ = ["load", "save"]
@@ -52,6 +56,14 @@ _NET_FIELDS = ("n_outputs", "batch_size", "incremental", "early_stopping")
 _ESTIMATORS = {
     cls.__name__: cls for cls in (RegularizedNetClassifier, RegularizedNetRegressor)
 }
+# A search is stored as its own attributes plus one network document per
+# member of estimators_, whose tensors carry the prefix "estimators.<k>.".
+_SEARCHES = {
+    cls.__name__: cls for cls in (RegularizedNetClassifierCV, RegularizedNetRegressorCV)
+}
+_MEMBER_PREFIX = "estimators."
+# Attributes of a search that come from its members, never from the file.
+_FROM_MEMBERS = ("estimators_", "best_estimator_", "classes_", "_multilabel")
 
 
 def _public_classes(module, accept):
@@ -358,19 +370,53 @@ def _write_atomic(path, blob):
 
 def _save_instead(estimator):
     """What to save instead of ``estimator``, which ``save`` does not store."""
-    nets = getattr(estimator, "estimators_", None)
-    if not hasattr(estimator, "best_estimator_"):
-        return "For a Pipeline, use skops.io"
-    if nets is not None and len(nets) > 1:
-        return (
-            f"It predicts with the mean of its {len(nets)} estimators_: save the "
-            "whole search with skops.io, or fit it with n_ensemble=1 and save "
-            "its best_estimator_"
-        )
-    return (
-        "Save the network it predicts with, its best_estimator_, or the whole "
-        "search with skops.io"
-    )
+    if hasattr(estimator, "best_estimator_"):
+        return "Save its best_estimator_, or the whole search with skops.io"
+    return "For a Pipeline, use skops.io"
+
+
+def _network_document(estimator):
+    """The JSON-able document and the tensors of one fitted network."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and classes.dtype.kind not in _CLASS_DTYPE_KINDS:
+        raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved.")
+    params, unstored, module_info = _encode_hyperparameters(estimator)
+    state = fitted_state(estimator)
+    net_doc, tensors = _encode_net(state[STATE_KEY]["net"])
+    document = {
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "unstored_params": unstored,
+        "module": module_info,
+        "fitted": _encode_fitted(estimator, state),
+        "net": net_doc,
+    }
+    return document, tensors
+
+
+def _search_document(search):
+    """A search's own parameters and attributes, and one network document per
+    member of ``estimators_`` (tensors renamed ``estimators.<k>.<name>``)."""
+    params, unstored, _ = _encode_hyperparameters(search)
+    own = {
+        name: value
+        for name, value in vars(search).items()
+        if name not in params and name not in _FROM_MEMBERS
+    }
+    members, tensors = [], {}
+    for k, net in enumerate(search.estimators_):
+        document, net_tensors = _network_document(net)
+        members.append(document)
+        prefix = f"{_MEMBER_PREFIX}{k}."
+        tensors.update({prefix + name: t for name, t in net_tensors.items()})
+    document = {
+        "estimator": type(search).__name__,
+        "params": params,
+        "unstored_params": unstored,
+        "fitted": _encode_fitted(search, own),
+        "members": members,
+    }
+    return document, tensors
 
 
 def save(estimator, path):
@@ -378,8 +424,11 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : RegularizedNetClassifier or RegularizedNetRegressor
-        A fitted estimator.
+    estimator : RegularizedNetClassifier, RegularizedNetRegressor, \
+            RegularizedNetClassifierCV or RegularizedNetRegressorCV
+        A fitted estimator. A CV search is stored whole: its own fitted
+        attributes (``best_params_``, ``cv_results_``, ...) and every network
+        of ``estimators_``, each as a network alone would be.
 
     path : str or path-like
         Destination file, overwritten atomically (a crash while saving leaves
@@ -416,6 +465,10 @@ def save(estimator, path):
     is not a signature. A file from an untrusted source cannot run code when
     loaded, but it can still hold a model that predicts anything.
 
+    A search's ``candidates`` are stored as data like any hyperparameter (a
+    custom augmentation in them cannot be, and is reset as above); the
+    networks it predicts with are stored in full.
+
     For whole pipelines, ``skops.io`` stores sk_reg estimators too (their
     state is plain data); see the "Deploying a model" page of the user guide.
 
@@ -430,31 +483,40 @@ def save(estimator, path):
     >>> restored = load(path)
     >>> (restored.predict_proba([[1.5]]) == clf.predict_proba([[1.5]])).all()
     np.True_
+
+    A CV search is saved whole, with every network it averages:
+
+    >>> from sklearn.datasets import load_iris
+    >>> from sk_reg import RegularizedNetClassifierCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = RegularizedNetClassifierCV(
+    ...     [{"l2": 1e-4}, {"l2": 1.0}], min_iter=2, max_iter=4, n_ensemble=2,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> save(search, path)
+    >>> restored = load(path)
+    >>> len(restored.estimators_), restored.best_params_ == search.best_params_
+    (2, True)
+    >>> (restored.predict_proba(X) == search.predict_proba(X)).all()
+    np.True_
     """
     from safetensors.torch import save as st_save
 
-    if type(estimator) not in _ESTIMATORS.values():
+    kind = type(estimator)
+    if kind not in _ESTIMATORS.values() and kind not in _SEARCHES.values():
         raise TypeError(
-            "sk_reg.save stores RegularizedNetClassifier or RegularizedNetRegressor "
-            f"objects; got {type(estimator).__name__}. {_save_instead(estimator)} "
-            "(see the 'Deploying a model' page of the user guide)."
+            "sk_reg.save stores sk_reg's estimators (RegularizedNetClassifier, "
+            "RegularizedNetRegressor and their CV searches); got "
+            f"{kind.__name__}. {_save_instead(estimator)} (see the 'Deploying a "
+            "model' page of the user guide)."
         )
     check_is_fitted(estimator)
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and classes.dtype.kind not in _CLASS_DTYPE_KINDS:
-        raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved.")
-    params, unstored, module_info = _encode_hyperparameters(estimator)
-    state = fitted_state(estimator)
-    net_doc, tensors = _encode_net(state[STATE_KEY]["net"])
+    encode = _network_document if kind in _ESTIMATORS.values() else _search_document
+    document, tensors = encode(estimator)
     document = json.dumps(
         {
             "format_version": int(_FORMAT_VERSION),
-            "estimator": type(estimator).__name__,
-            "params": params,
-            "unstored_params": unstored,
-            "module": module_info,
-            "fitted": _encode_fitted(estimator, state),
-            "net": net_doc,
+            **document,
             "versions": _versions(),
         },
         allow_nan=False,
@@ -583,9 +645,10 @@ def _decode_hyperparameters(doc, Est, module):
             UserWarning,
             stacklevel=3,
         )
-    _check_module_kind(_field(doc, "module", dict, ""), module)
-    if module is not None:
-        params["module"] = module
+    if "module" in defaults:  # a network; a search has no module
+        _check_module_kind(_field(doc, "module", dict, ""), module)
+        if module is not None:
+            params["module"] = module
     return params
 
 
@@ -607,27 +670,34 @@ def _check_module_kind(module_info, module):
         )
 
 
-def _decode_fitted(doc, Est, param_names):
-    """Every fitted attribute, decoded; names that could shadow code refused."""
-    fitted = _field(doc, "fitted", dict, "")
+def _decoded_attributes(doc, Est, param_names, reserved, required):
+    """The document's fitted attributes, decoded; names that could shadow code
+    (or ``reserved`` ones) refused, and the ``required`` (name, types) present."""
     attrs = {}
-    for name, value in fitted.items():
+    for name, value in _field(doc, "fitted", dict, "").items():
         if (
             not re.fullmatch(r"_?[a-z][a-z0-9_]{0,60}", name)
             or name in param_names
             or hasattr(Est, name)
-            or name in ("net_", STATE_KEY)
+            or name in reserved
         ):
             raise ValueError(f"Invalid sk_reg model file: fitted attribute {name!r}.")
         attrs[name] = _decode(value, f"fitted.{name}")
-    for name, types in (
+    for name, types in required:
+        _field(attrs, name, types, "fitted.")
+    return attrs
+
+
+def _decode_fitted(doc, Est, param_names):
+    """Every fitted attribute of a network, decoded and checked."""
+    required = (
         ("n_features_in_", int),
         ("_seed", int),
         ("n_iter_", int),
         ("_dtype", str),
         ("loss_curve_", list),
-    ):
-        _field(attrs, name, types, "fitted.")
+    )
+    attrs = _decoded_attributes(doc, Est, param_names, ("net_", STATE_KEY), required)
     n_features = attrs["n_features_in_"]
     if n_features < 1 or not 0 <= attrs["_seed"] < 2**63:
         raise ValueError("Invalid sk_reg model file: sizes out of range.")
@@ -849,7 +919,8 @@ def load(path, module=None, *, device=None):
 
     Returns
     -------
-    estimator : RegularizedNetClassifier or RegularizedNetRegressor
+    estimator : RegularizedNetClassifier, RegularizedNetRegressor, \
+            RegularizedNetClassifierCV or RegularizedNetRegressorCV
         The fitted estimator; its predictions equal those of the saved one.
 
     Raises
@@ -876,14 +947,30 @@ def load(path, module=None, *, device=None):
     """
     doc, tensors = _read(path)
     Est = _lookup(
-        _ESTIMATORS, _field(doc, "estimator", str, ""), "estimator class", "estimator"
+        {**_ESTIMATORS, **_SEARCHES},
+        _field(doc, "estimator", str, ""),
+        "estimator class",
+        "estimator",
     )
     _check_version(doc)
+    if Est in _SEARCHES.values():
+        return _load_search(doc, tensors, Est, module, device)
+    return _load_network(doc, tensors, Est, module, device)
+
+
+def _constructed(doc, Est, module, device):
+    """``Est`` built from the saved parameters (``device`` overriding), checked."""
     params = _decode_hyperparameters(doc, Est, module)
     if device is not None:
         params["device"] = device
     estimator = Est(**params)
     estimator._validate_params()
+    return estimator, params
+
+
+def _load_network(doc, tensors, Est, module, device):
+    """One network from its document and tensors (a file, or a search member)."""
+    estimator, params = _constructed(doc, Est, module, device)
     _, device = estimator._validated_settings()
     attrs = _decode_fitted(doc, Est, set(params))
     net_state = _decode_net(doc, tensors, attrs["n_iter_"], len(attrs["loss_curve_"]))
@@ -891,3 +978,65 @@ def load(path, module=None, *, device=None):
     estimator.__dict__.update(attrs)
     estimator.net_ = _rebuild(estimator, net_state, device)
     return estimator
+
+
+def _load_search(doc, tensors, Search, module, device):
+    """A CV search: its own attributes, and each member through ``_load_network``."""
+    search, _ = _constructed(doc, Search, None, device)
+    members = _field(doc, "members", list, "")
+    if not 1 <= len(members) <= 1000:
+        raise ValueError("Invalid sk_reg model file: members must hold 1 to 1000.")
+    parts = _member_tensors(tensors, len(members))
+    Net = search._Net
+    nets = []
+    for k, (member, part) in enumerate(zip(members, parts, strict=True)):
+        if _field(member, "estimator", str, f"members[{k}].") != Net.__name__:
+            raise ValueError(
+                f"Invalid sk_reg model file: members[{k}] is not a {Net.__name__}."
+            )
+        nets.append(_load_network(member, part, Net, module, device))
+    search.__dict__.update(_decode_search_fitted(doc, search, nets))
+    search.estimators_, search.best_estimator_ = nets, nets[0]
+    return search
+
+
+def _decode_search_fitted(doc, search, nets):
+    """The search's own fitted attributes, checked against its members."""
+    required = (
+        ("n_features_in_", int),
+        ("n_iter_", int),
+        ("best_index_", int),
+        ("best_params_", dict),
+        ("best_score_", (int, float)),
+        ("cv_results_", dict),
+    )
+    params = search.get_params(deep=False)
+    attrs = _decoded_attributes(doc, type(search), params, _FROM_MEMBERS, required)
+    _check_feature_names(attrs, attrs["n_features_in_"])
+    first = nets[0]
+    for key in ("n_features_in_", "n_outputs_", "_multilabel", "classes_"):
+        values = [getattr(net, key, None) for net in nets]
+        if key == "n_features_in_":
+            values.append(attrs[key])
+        if any(not np.array_equal(v, values[0]) for v in values):
+            raise ValueError(
+                f"Invalid sk_reg model file: the members disagree on {key}."
+            )
+    if attrs["n_iter_"] != first.n_iter_:
+        raise ValueError("Invalid sk_reg model file: n_iter_ is not the best's.")
+    if hasattr(first, "classes_"):  # derived, as fit derives them
+        attrs["classes_"], attrs["_multilabel"] = first.classes_, first._multilabel
+    return attrs
+
+
+def _member_tensors(tensors, n_members):
+    """The tensors of each member, prefix removed; any other tensor refused."""
+    parts = [{} for _ in range(n_members)]
+    for name, value in tensors.items():
+        match = re.fullmatch(
+            rf"{re.escape(_MEMBER_PREFIX)}(0|[1-9]\d{{0,3}})\.(.+)", name
+        )
+        if match is None or int(match[1]) >= n_members:
+            raise ValueError(f"Invalid sk_reg model file: unexpected tensor {name!r}.")
+        parts[int(match[1])][match[2]] = value
+    return parts

@@ -255,11 +255,12 @@ def test_pickle_and_save(iris, tmp_path):
     ensemble = clone(cv).fit(X, y)
     again = pickle.loads(pickle.dumps(ensemble))
     np.testing.assert_array_equal(again.predict_proba(X), ensemble.predict_proba(X))
-    with pytest.raises(TypeError, match="mean of its 2 estimators_: save the whole"):
-        sk_reg.save(ensemble, "unused.skreg")
+    sk_reg.save(ensemble, tmp_path / "ensemble.skreg")
+    np.testing.assert_array_equal(
+        sk_reg.load(tmp_path / "ensemble.skreg").predict_proba(X),
+        ensemble.predict_proba(X),
+    )
     search = cv.set_params(n_ensemble=1).fit(X, y)
-    with pytest.raises(TypeError, match="got RegularizedNetClassifierCV. Save the"):
-        sk_reg.save(search, "unused.skreg")
     path = tmp_path / "refit.skreg"
     sk_reg.save(search.best_estimator_, path)
     np.testing.assert_array_equal(

@@ -726,3 +726,213 @@ def test_no_warnings_on_a_plain_round_trip(tmp_path, clf_frame):
         warnings.simplefilter("error")
         sk_reg.save(clf, tmp_path / "m.safetensors")
         sk_reg.load(tmp_path / "m.safetensors")
+
+
+# --- CV searches ----------------------------------------------------------------
+_CANDIDATES = [{"l2": 1e-4}, {"l2": 1.0, "hidden_layer_sizes": (6,)}, {"dropout": 0.2}]
+
+
+@pytest.fixture(scope="module")
+def saved_search(clf_frame, tmp_path_factory):
+    X, y = clf_frame
+    search = sk_reg.RegularizedNetClassifierCV(
+        _CANDIDATES, min_iter=3, max_iter=8, n_ensemble=2, random_state=0
+    ).fit(X, y)
+    path = tmp_path_factory.mktemp("saved") / "search.safetensors"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about
+        sk_reg.save(search, path)
+    return search, path
+
+
+def _assert_same_search(loaded, search, X):
+    assert type(loaded) is type(search)
+    _assert_same_params(loaded, search)
+    assert len(loaded.estimators_) == len(search.estimators_) == 2
+    assert loaded.best_estimator_ is loaded.estimators_[0]
+    for a, b in zip(loaded.estimators_, search.estimators_, strict=True):
+        _assert_same_params(a, b)
+        for wa, wb in zip(a.coefs_, b.coefs_, strict=True):
+            np.testing.assert_array_equal(wa, wb)
+    assert loaded.best_params_ == search.best_params_
+    assert loaded.best_index_ == search.best_index_
+    assert loaded.best_score_ == search.best_score_
+    assert loaded.cv_results_["params"] == search.cv_results_["params"]
+    for key, value in search.cv_results_.items():
+        np.testing.assert_array_equal(loaded.cv_results_[key], value)
+    assert set(vars(loaded)) == set(vars(search))
+    np.testing.assert_array_equal(loaded.predict(X), search.predict(X))
+
+
+def test_search_round_trip_keeps_every_network(saved_search, clf_frame):
+    search, path = saved_search
+    X, y = clf_frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # feature names are kept: no warning
+        loaded = sk_reg.load(path)
+        _assert_same_search(loaded, search, X)
+    np.testing.assert_array_equal(loaded.predict_proba(X), search.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, ["cat", "dog", "eel"])
+    np.testing.assert_array_equal(loaded.feature_names_in_, X.columns)
+    # Two networks averaged: the search's probabilities are not the best's alone.
+    assert not np.allclose(
+        loaded.predict_proba(X), loaded.best_estimator_.predict_proba(X.to_numpy())
+    )
+    assert loaded.score(X, y) == search.score(X, y)
+
+
+def test_regressor_and_multilabel_searches_round_trip(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 3)
+    Y = np.c_[X[:, 0] * 1e3, X[:, 1] - X[:, 2]]
+    reg = sk_reg.RegularizedNetRegressorCV(
+        _CANDIDATES[:2], min_iter=3, max_iter=8, n_ensemble=2, random_state=0
+    ).fit(X, Y)
+    sk_reg.save(reg, tmp_path / "reg.safetensors")
+    _assert_same_search(sk_reg.load(tmp_path / "reg.safetensors"), reg, X)
+    labels = (np.c_[X[:, 0], X[:, 1], X[:, 0] + X[:, 2]] > 0).astype(int)
+    multi = sk_reg.RegularizedNetClassifierCV(
+        _CANDIDATES[:2], min_iter=3, max_iter=8, n_ensemble=2, random_state=0
+    ).fit(X, labels)
+    sk_reg.save(multi, tmp_path / "multi.safetensors")
+    loaded = sk_reg.load(tmp_path / "multi.safetensors")
+    _assert_same_search(loaded, multi, X)
+    assert loaded._multilabel and loaded.predict(X).shape == labels.shape
+
+
+def test_search_device_override_reaches_every_network(saved_search):
+    _, path = saved_search
+    loaded = sk_reg.load(path, device="cpu")
+    assert loaded.device == "cpu"
+    assert all(net.device == "cpu" for net in loaded.estimators_)
+
+
+class _Flip(GaussianNoise):
+    """An augmentation sk_reg does not know by name: not storable as data."""
+
+
+def test_search_with_unstorable_candidates_warns_and_predicts(tmp_path, clf_frame):
+    X, y = clf_frame
+    search = sk_reg.RegularizedNetClassifierCV(
+        [{"l2": 1e-4}], min_iter=3, max_iter=6, random_state=0
+    ).fit(X, y)
+    search.set_params(candidates=[{"augment": _Flip(0.1)}])  # as if fitted so
+    with pytest.warns(UserWarning, match="candidates"):
+        sk_reg.save(search, tmp_path / "s.safetensors")
+    with pytest.warns(UserWarning, match=r"\['candidates'\]"):
+        loaded = sk_reg.load(tmp_path / "s.safetensors")
+    assert loaded.candidates is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), search.predict_proba(X))
+
+
+def test_other_searches_are_refused_with_advice(tmp_path, clf_frame):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = clf_frame
+    grid = GridSearchCV(RegularizedNetClassifier(**FAST), {"l2": [0.0]}, cv=2)
+    with pytest.raises(TypeError, match="got GridSearchCV. Save its best_estim"):
+        sk_reg.save(grid.fit(X, y), tmp_path / "g")
+
+
+def _member(k, *keys, value):
+    return _set("members", k, *keys, value=value)
+
+
+def _drop_member_tensors(k):
+    def edit(tensors):
+        for name in [n for n in tensors if n.startswith(f"estimators.{k}.module")]:
+            del tensors[name]
+
+    return edit
+
+
+SEARCH_TAMPERING = {
+    "no members": (dict(edit_doc=_set("members", value=[])), "members must hold"),
+    "member of the wrong kind": (
+        dict(edit_doc=_member(1, "estimator", value="RegularizedNetRegressor")),
+        r"members\[1\] is not a RegularizedNetClassifier",
+    ),
+    "member naming code": (
+        dict(edit_doc=_member(0, "estimator", value="os.system")),
+        r"members\[0\] is not a RegularizedNetClassifier",
+    ),
+    "member builder name": (
+        dict(
+            edit_doc=_member(
+                0,
+                "params",
+                "module",
+                value={"__builder__": "subprocess.Popen", "params": {}},
+            )
+        ),
+        "unknown module builder 'subprocess.Popen'",
+    ),
+    "tensor of no member": (
+        dict(edit_tensors=lambda t: t.update({"module.x": torch.zeros(2)})),
+        "unexpected tensor 'module.x'",
+    ),
+    "tensor of a member too many": (
+        dict(edit_tensors=lambda t: t.update({"estimators.2.x": torch.zeros(2)})),
+        "unexpected tensor 'estimators.2.x'",
+    ),
+    "member index written two ways": (
+        dict(edit_tensors=lambda t: t.update({"estimators.01.x": torch.zeros(2)})),
+        "unexpected tensor 'estimators.01.x'",
+    ),
+    "member without its weights": (
+        dict(edit_tensors=_drop_member_tensors(1)),
+        "saved weights do not match",
+    ),
+    "fitted attribute shadowing a method": (
+        dict(edit_doc=_set("fitted", "predict", value=1)),
+        "fitted attribute 'predict'",
+    ),
+    "classes from the file": (
+        dict(edit_doc=_set("fitted", "classes_", value=["x", "y", "z"])),
+        "fitted attribute 'classes_'",
+    ),
+    "feature count": (
+        dict(edit_doc=_set("fitted", "n_features_in_", value=5)),
+        "disagree on n_features_in_|feature_names_in_",
+    ),
+    "members' classes": (
+        dict(
+            edit_doc=_member(
+                1,
+                "fitted",
+                "classes_",
+                value={"__ndarray__": ["cat", "dog", "fox"], "dtype": "<U3"},
+            )
+        ),
+        "disagree on classes_",
+    ),
+    "n_iter_ of another network": (
+        dict(edit_doc=_set("fitted", "n_iter_", value=10_000)),
+        "n_iter_ is not the best's",
+    ),
+    "search parameter": (
+        dict(edit_doc=_set("params", "n_ensemble", value=0)),
+        "n_ensemble",
+    ),
+    "missing best_params_": (
+        dict(edit_doc=lambda d: d["fitted"].pop("best_params_")),
+        "best_params_ is missing",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SEARCH_TAMPERING))
+def test_tampered_search_file_is_refused(saved_search, tmp_path, case):
+    _, path = saved_search
+    edits, message = SEARCH_TAMPERING[case]
+    bad = _rewrite(path, tmp_path / "bad.safetensors", **edits)
+    with pytest.raises(ValueError, match=message):
+        sk_reg.load(bad)
+
+
+def test_untouched_search_rewrite_loads(saved_search, tmp_path, clf_frame):
+    search, path = saved_search
+    loaded = sk_reg.load(_rewrite(path, tmp_path / "same.safetensors"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(clf_frame[0]), search.predict_proba(clf_frame[0])
+    )
