@@ -300,14 +300,20 @@ def _encode_hyperparameters(estimator):
             else:
                 unstored[name] = str(exc)
     if unstored:
-        warnings.warn(
-            f"sk_reg.save cannot store these parameters as data, and load will "
-            f"reset them to their defaults: {unstored}. They do not affect "
-            "predictions.",
-            UserWarning,
-            stacklevel=3,
+        _warn(
+            f"sk_reg.save cannot store these parameters of {type(estimator).__name__} "
+            f"as data, and load will reset them to their defaults: {unstored}. "
+            "They do not affect predictions."
         )
     return params, unstored, module_info
+
+
+def _warn(message):
+    """A UserWarning attributed to the first caller outside this module."""
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def _encode_fitted(estimator, state):
@@ -639,11 +645,9 @@ def _decode_hyperparameters(doc, Est, module):
     for key in unstored:
         params[key] = defaults[key]
     if unstored:
-        warnings.warn(
-            f"These parameters were not stored and are reset to their defaults: "
-            f"{sorted(unstored)}. Predictions are not affected.",
-            UserWarning,
-            stacklevel=3,
+        _warn(
+            f"These parameters of {name} were not stored and are reset to their "
+            f"defaults: {sorted(unstored)}. Predictions are not affected."
         )
     if "module" in defaults:  # a network; a search has no module
         _check_module_kind(_field(doc, "module", dict, ""), module)

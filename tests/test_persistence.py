@@ -272,10 +272,14 @@ def test_unstorable_params_warn_and_reset(tmp_path, clf_frame):
         **{**FAST, "random_state": np.random.RandomState(0)},
         callbacks=[_RecordMarker()],
     ).fit(X, y)
-    with pytest.warns(UserWarning, match="callbacks.*random_state|random_state.*callb"):
+    with pytest.warns(
+        UserWarning, match="callbacks.*random_state|random_state.*callb"
+    ) as saving:
         sk_reg.save(clf, tmp_path / "c.safetensors")
-    with pytest.warns(UserWarning, match="reset to their defaults"):
+    with pytest.warns(UserWarning, match="reset to their defaults") as loading:
         loaded = sk_reg.load(tmp_path / "c.safetensors")
+    # Both warnings name the line that called sk_reg, not sk_reg's own code.
+    assert [w.filename for w in (*saving, *loading)] == [__file__, __file__]
     assert loaded.callbacks is None and loaded.random_state is None
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     # The history values the callback recorded are kept.
@@ -817,10 +821,11 @@ def test_search_with_unstorable_candidates_warns_and_predicts(tmp_path, clf_fram
         [{"l2": 1e-4}], min_iter=3, max_iter=6, random_state=0
     ).fit(X, y)
     search.set_params(candidates=[{"augment": _Flip(0.1)}])  # as if fitted so
-    with pytest.warns(UserWarning, match="candidates"):
+    with pytest.warns(UserWarning, match="RegularizedNetClassifierCV.*candidates"):
         sk_reg.save(search, tmp_path / "s.safetensors")
-    with pytest.warns(UserWarning, match=r"\['candidates'\]"):
+    with pytest.warns(UserWarning, match=r"\['candidates'\]") as record:
         loaded = sk_reg.load(tmp_path / "s.safetensors")
+    assert record[0].filename == __file__  # the caller's line, not sk_reg's
     assert loaded.candidates is None
     np.testing.assert_array_equal(loaded.predict_proba(X), search.predict_proba(X))
 
