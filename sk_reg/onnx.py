@@ -350,13 +350,25 @@ def _to_output(scope, container, name, compute, variable):
 
 
 # -- converters ------------------------------------------------------------------
-def _mean_of(scope, container, names):
-    """The element-wise mean of the tensors ``names`` (the tensor when alone)."""
+def _mean_of(scope, container, names, compute):
+    """The element-wise mean of the tensors ``names`` (the tensor when alone).
+
+    A ``Sum`` divided by the count, as numpy's mean computes it: onnxruntime
+    has no ``Mean`` kernel for doubles.
+    """
     if len(names) == 1:
         return names[0]
+    total = scope.get_unique_variable_name("sum")
+    container.add_node(
+        "Sum", list(names), total, name=scope.get_unique_operator_name("Sum")
+    )
+    count = np.full(1, len(names), _NUMPY_TYPES[compute])
     out = scope.get_unique_variable_name("mean")
     container.add_node(
-        "Mean", list(names), out, name=scope.get_unique_operator_name("Mean")
+        "Div",
+        [total, _add_array(scope, container, "count", count)],
+        out,
+        name=scope.get_unique_operator_name("Div"),
     )
     return out
 
@@ -367,7 +379,7 @@ def _mean_output(scope, operator, container, transform):
     for est in _fitted_nets(operator):
         out, compute = _network_output(scope, operator, container, est)
         outputs.append(transform(est, out, compute))
-    return _mean_of(scope, container, outputs), compute
+    return _mean_of(scope, container, outputs, compute), compute
 
 
 def _convert_classifier(scope, operator, container):

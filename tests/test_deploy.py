@@ -411,6 +411,27 @@ def test_onnx_cv_estimators_export_their_refits(cancer, diabetes, n_ensemble):
 
 
 @pytest.mark.parametrize("n_ensemble", [1, 2])
+def test_onnx_cv_estimators_in_float64(cancer, diabetes, n_ensemble):
+    """Networks fitted on float64 rows compute in float64 (MLP's default):
+    their mean runs in onnxruntime too, for float64 and float32 inputs."""
+    from sk_reg import RegularizedNetClassifierCV, RegularizedNetRegressorCV
+
+    cv = dict(_CV, n_ensemble=n_ensemble, random_state=0)
+    X, y = cancer
+    pipe = make_pipeline(StandardScaler(), RegularizedNetClassifierCV(**cv)).fit(X, y)
+    assert pipe[-1].best_estimator_._dtype == torch.float64
+    labels, proba = _onnx_run(pipe, X, _no_zipmap(pipe))
+    np.testing.assert_array_equal(labels, pipe.predict(X))
+    np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-10)
+    Xr, Y = diabetes
+    reg = RegularizedNetRegressorCV(**cv).fit(Xr, Y)
+    for rows in (Xr, Xr.astype(np.float32)):
+        (out,) = _onnx_run(reg, rows)
+        pred = reg.predict(rows)
+        np.testing.assert_allclose(out.reshape(pred.shape), pred, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n_ensemble", [1, 2])
 def test_onnx_cv_multilabel(n_ensemble):
     from sklearn.datasets import make_multilabel_classification
 
