@@ -319,14 +319,20 @@ def _cast(scope, container, name, to_type, stem):
     return out
 
 
-def _network_output(scope, operator, container, est):
-    """Cast the input to ``est``'s compute dtype and run its network on it."""
+def _network_output(scope, operator, container, est, inputs):
+    """Run ``est``'s network on the input cast to its compute dtype.
+
+    ``inputs`` maps compute dtypes to the input already cast to them, so that
+    the networks of an ensemble share one cast.
+    """
     compute = _ONNX_TYPES[est._dtype]
-    x = operator.inputs[0]
-    name = x.full_name
-    if x.type.to_onnx_type().tensor_type.elem_type != compute:
-        name = _cast(scope, container, name, compute, "x_cast")
-    return _emit_network(scope, container, est, name), compute
+    if compute not in inputs:
+        x = operator.inputs[0]
+        name = x.full_name
+        if x.type.to_onnx_type().tensor_type.elem_type != compute:
+            name = _cast(scope, container, name, compute, "x_cast")
+        inputs[compute] = name
+    return _emit_network(scope, container, est, inputs[compute]), compute
 
 
 def _to_output(scope, container, name, compute, variable):
@@ -375,9 +381,9 @@ def _mean_of(scope, container, names, compute):
 
 def _mean_output(scope, operator, container, transform):
     """Mean over the fitted networks of ``transform(output)``; with its dtype."""
-    outputs = []
+    outputs, inputs = [], {}
     for est in _fitted_nets(operator):
-        out, compute = _network_output(scope, operator, container, est)
+        out, compute = _network_output(scope, operator, container, est, inputs)
         outputs.append(transform(est, out, compute))
     return _mean_of(scope, container, outputs, compute), compute
 
@@ -421,7 +427,7 @@ def _convert_multilabel(scope, operator, container):
     """
     nets = _fitted_nets(operator)
     if len(nets) == 1:
-        scores, compute = _network_output(scope, operator, container, nets[0])
+        scores, compute = _network_output(scope, operator, container, nets[0], {})
         proba, threshold = _unary(scope, container, "Sigmoid", scores), 0.0
     else:
         proba, compute = _mean_output(

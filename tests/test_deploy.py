@@ -410,6 +410,27 @@ def test_onnx_cv_estimators_export_their_refits(cancer, diabetes, n_ensemble):
     assert _differs_from_best(reg, Xr, "predict") == (n_ensemble == 2)
 
 
+def test_onnx_ensemble_casts_its_input_once(diabetes):
+    """float64 networks fed float32 rows: one Cast of the input, shared."""
+    skl2onnx = pytest.importorskip("skl2onnx")
+    pytest.importorskip("onnxruntime")
+    import sk_reg.onnx  # noqa: F401
+    from sk_reg import RegularizedNetRegressorCV
+
+    X, y = diabetes
+    reg = RegularizedNetRegressorCV(**_CV, random_state=0).fit(X, y)  # float64
+    assert len(reg.estimators_) == 2
+    onx = skl2onnx.to_onnx(reg, X[:1].astype(np.float32))
+    graph_input = onx.graph.input[0].name
+    casts = [
+        n for n in onx.graph.node if n.op_type == "Cast" and n.input[0] == graph_input
+    ]
+    assert len(casts) == 1
+    (out,) = _onnx_run(reg, X.astype(np.float32))
+    pred = reg.predict(X.astype(np.float32))
+    np.testing.assert_allclose(out.reshape(pred.shape), pred, rtol=1e-4)
+
+
 @pytest.mark.parametrize("n_ensemble", [1, 2])
 def test_onnx_cv_estimators_in_float64(cancer, diabetes, n_ensemble):
     """Networks fitted on float64 rows compute in float64 (MLP's default):
