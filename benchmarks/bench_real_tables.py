@@ -147,12 +147,11 @@ def make_model(row, task, seed):
     if row == "sk_reg":
         net = RegularizedNetClassifier if clf else RegularizedNetRegressor
         return _scaled(net(random_state=seed), task)
-    if row == "cv":
+    if row == "cv" or row.startswith("alone:"):
         cv = RegularizedNetClassifierCV if clf else RegularizedNetRegressorCV
-        return make_pipeline(StandardScaler(), cv(random_state=seed))
-    if row.startswith("alone:"):
+        if row == "cv":
+            return make_pipeline(StandardScaler(), cv(random_state=seed))
         # One regularizer tuned: the single best value, refitted alone.
-        cv = RegularizedNetClassifierCV if clf else RegularizedNetRegressorCV
         grid = _ALONE[row.split(":")[1]]
         return make_pipeline(
             StandardScaler(), cv(grid, n_ensemble=1, random_state=seed)
@@ -321,8 +320,14 @@ def _paired(df, t, a, b):
     return (sa - sb).dropna()
 
 
-def _paired_table(df, rows, tables):
+def _against_cv(rows):
+    """The rows the CV estimator is compared with, and the table's header."""
     others = [r for r in rows if r != "cv"]
+    return others, ["table", *(f"cv − {_label(r)}" for r in others)]
+
+
+def _paired_table(df, rows, tables):
+    others, header = _against_cv(rows)
     body, means = [], {r: [] for r in others}
     for t in tables:
         cells = [t]
@@ -345,7 +350,7 @@ def _paired_table(df, rows, tables):
         "is ≥ 0, and the two-sided Wilcoxon signed-rank p-value of the per-table "
         "mean differences"
     )
-    return title, ["table", *(f"cv − {_label(r)}" for r in others)], [*body, last]
+    return title, header, [*body, last]
 
 
 def _corrected_ttest(diffs, test_over_train, level=0.95):
@@ -369,7 +374,7 @@ def _corrected_ttest(diffs, test_over_train, level=0.95):
 
 def _corrected_table(df, rows, tables):
     """CV minus each row per table: corrected resampled t-test over the splits."""
-    others = [r for r in rows if r != "cv"]
+    others, header = _against_cv(rows)
     ratio = _TEST_SIZE / (1 - _TEST_SIZE)
 
     def cell(d):
@@ -387,7 +392,7 @@ def _corrected_table(df, rows, tables):
         "(Nadeau and Bengio, 2003), which allows for the rows that random splits "
         "of one table share"
     )
-    return title, ["table", *(f"cv − {_label(r)}" for r in others)], body
+    return title, header, body
 
 
 def _blocks_table(df, other, tables):
