@@ -4,8 +4,10 @@ Every augmentation is a scikit-learn style parameter object (``get_params`` /
 ``set_params``, so ``augment__std`` works in a grid) whose ``__call__`` takes a
 whole batch ``(X, y)`` of tensors *on the training device* and returns a new
 ``(X, y)``. They run inside the training step only, never at predict time and
-never on validation batches, and they draw their randomness from torch's
-global generator, which the estimators seed from ``random_state``.
+never on validation batches. Inside an estimator's training call they draw
+their randomness from that call's own generators, seeded from
+``random_state`` (so fits running at once in threads do not share them;
+``sk_reg._rng``); called directly, from torch's global generator.
 
 Classification targets reach an augmentation as class indices, unless the
 augmentation sets ``mixes_targets = True`` (as :class:`Mixup` and
@@ -20,7 +22,7 @@ rows back. :class:`RandomFlip`, :class:`RandomRotation`, :class:`RandomScale`,
 :class:`RandomShift`, :class:`RandomAffine`, :class:`Cutout` and
 :class:`CutMix` need images: on tabular data (no ``input_shape``) ``fit``
 raises a ``ValueError`` from :meth:`BaseAugmentation.check_input`. Each draws
-its parameters per sample from torch's global generator on the batch's device
+its parameters per sample from the generator of the batch's device
 and transforms the whole batch at once: flips are exact index reversals, the
 geometric transforms build one ``(batch, 2, 3)`` affine matrix and resample
 with a single :func:`torch.nn.functional.affine_grid` /
@@ -57,6 +59,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.metaestimators import _BaseComposition
 from torch.nn import functional as F
 
+from ._rng import generator
 from ._sparse import csr_rows, csr_with_values, is_csr, scale_rows
 
 __all__ = [
@@ -179,19 +182,24 @@ def _standard_normal(like):
     ``benchmarks/README.md``), and a float32 draw is as good a Gaussian for
     noise of this kind.
     """
+    rng = generator(like.device)
     if like.dtype == torch.float64 and like.device.type == "cpu":
-        return torch.randn(like.shape, dtype=torch.float32).to(torch.float64)
-    return torch.randn_like(like)
+        return torch.randn(like.shape, dtype=torch.float32, generator=rng).to(
+            torch.float64
+        )
+    return torch.randn(like.shape, dtype=like.dtype, device=like.device, generator=rng)
 
 
 def _draw_pairs(X: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample ``lam ~ Beta(alpha, alpha)`` and a random partner for each row."""
     n = X.shape[0]
     concentration = torch.full((n, 2), float(alpha), dtype=X.dtype, device=X.device)
+    rng = generator(X.device)
     # Beta(alpha, alpha) is the first coordinate of a Dirichlet; this is what
-    # Beta.sample draws, minus its argument checks (half its cost).
-    lam = torch.distributions.Dirichlet(concentration, validate_args=False).sample()
-    return lam[:, 0], torch.randperm(n, device=X.device)
+    # Beta.sample draws (torch.distributions takes no generator, its sampler
+    # does), minus its argument checks (half its cost).
+    lam = torch._sample_dirichlet(concentration, generator=rng)
+    return lam[:, 0], torch.randperm(n, device=X.device, generator=rng)
 
 
 def _mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
@@ -453,14 +461,18 @@ class RandomFlip(_ImageAugmentation):
         n = X.shape[0]
         for enabled, dim in ((self.horizontal, -1), (self.vertical, -2)):
             if enabled:
-                flip = torch.rand(n, device=X.device) < 0.5
+                flip = torch.rand(n, device=X.device, generator=generator(X.device))
+                flip = flip < 0.5
                 X = torch.where(flip.view(n, 1, 1, 1), X.flip(dim), X)
         return X, y
 
 
 def _uniform(n: int, low: float, high: float, like: torch.Tensor) -> torch.Tensor:
     """``n`` draws from U(low, high) in the dtype and on the device of ``like``."""
-    return low + (high - low) * torch.rand(n, dtype=like.dtype, device=like.device)
+    draws = torch.rand(
+        n, dtype=like.dtype, device=like.device, generator=generator(like.device)
+    )
+    return low + (high - low) * draws
 
 
 def _affine(
@@ -696,8 +708,9 @@ def _box_masks(
     """Boolean masks ``(n, height, width)`` of boxes of ``box_h x box_w`` pixels (int
     tensors ``(n,)``), centred on uniformly drawn pixels and clipped at the
     image border."""
-    cy = (torch.rand(n, device=device) * height).long()
-    cx = (torch.rand(n, device=device) * width).long()
+    rng = generator(device)
+    cy = (torch.rand(n, device=device, generator=rng) * height).long()
+    cx = (torch.rand(n, device=device, generator=rng) * width).long()
     top, left = cy - box_h // 2, cx - box_w // 2
     rows = torch.arange(height, device=device)
     cols = torch.arange(width, device=device)

@@ -45,6 +45,7 @@ from ._net import (
     _StoppingRule,
     _TensorDataset,
 )
+from ._rng import seeded_global, training_generators
 from ._sparse import csr_tensor_to_scipy, is_csr, scipy_to_csr_tensor
 from ._state import fitted_state, set_fitted_state
 from .augment import BaseAugmentation, _prepare_augment, _resolve_augment
@@ -145,19 +146,6 @@ def _check_callbacks(callbacks):
             f"The 'callbacks' parameter has duplicate or reserved names {names!r}; "
             f"{sorted(_RESERVED_CALLBACK_NAMES)} are used by the estimator."
         )
-
-
-def _seed_torch(seed, device):
-    """Seed torch's CPU generator, and the CUDA one of ``device`` if it is CUDA.
-
-    What ``torch.manual_seed`` does for the devices training touches, without
-    its queue of lazy seeds for every other backend (it formats a stack trace
-    for each, twice per fit).
-    """
-    torch.default_generator.manual_seed(seed)
-    if torch.device(device).type == "cuda":
-        with torch.cuda.device(device):
-            torch.cuda.manual_seed(seed)
 
 
 def _draw_seed(random_state):
@@ -495,8 +483,7 @@ class _BaseRegularizedNet(BaseEstimator):
         else:
             builder = self.module
         image = {} if self._input_shape is None else {"input_shape": self._input_shape}
-        with torch.random.fork_rng(devices=[]):
-            _seed_torch(seed, "cpu")
+        with seeded_global(seed):
             module = _instantiate_module(
                 builder, n_features, n_outputs, dropout=float(self.dropout), **image
             ).to(dtype=dtype)
@@ -641,37 +628,33 @@ class _BaseRegularizedNet(BaseEstimator):
         previous = (
             getattr(self, "net_", None) if (continuing or self.warm_start) else None
         )
-        rng_devices = (
-            [torch.device(device)] if torch.device(device).type == "cuda" else []
-        )
-        with torch.random.fork_rng(devices=rng_devices):
-            if previous is not None and continuing and previous.incremental:
-                # partial_fit keeps the net (and hyperparameters) of its first call.
-                net = previous
-                net.batch_size = batch_size
-            else:
-                # fit, also warm-started: a net from the current hyperparameters.
-                if previous is None or not continuing:
-                    self._seed = _draw_seed(self.random_state)
-                net = self._build_net(
-                    n_features,
-                    n_outputs,
-                    augment=augment,
-                    device=device,
-                    dtype=dtype,
-                    seed=self._seed,
-                    batch_size=batch_size,
-                    early_stopping=early_stopping,
-                    incremental=incremental,
-                    n_train=None if validation is None else n_train,
-                )
-                if previous is not None:
-                    self._continue_from(previous, net)
-                self._dtype, self._device, self.n_outputs_ = dtype, device, n_outputs
-            epochs_before = len(net.history)
-            # Dropout and augmentation draw from torch's global generator:
-            # seed it per call (forked, so the caller's state is untouched).
-            _seed_torch(self._seed + epochs_before, device)
+        if previous is not None and continuing and previous.incremental:
+            # partial_fit keeps the net (and hyperparameters) of its first call.
+            net = previous
+            net.batch_size = batch_size
+        else:
+            # fit, also warm-started: a net from the current hyperparameters.
+            if previous is None or not continuing:
+                self._seed = _draw_seed(self.random_state)
+            net = self._build_net(
+                n_features,
+                n_outputs,
+                augment=augment,
+                device=device,
+                dtype=dtype,
+                seed=self._seed,
+                batch_size=batch_size,
+                early_stopping=early_stopping,
+                incremental=incremental,
+                n_train=None if validation is None else n_train,
+            )
+            if previous is not None:
+                self._continue_from(previous, net)
+            self._dtype, self._device, self.n_outputs_ = dtype, device, n_outputs
+        epochs_before = len(net.history)
+        # Dropout and augmentation draw from this call's own generators,
+        # seeded per call (sk_reg/_rng.py: threads do not share them).
+        with training_generators(self._seed + epochs_before, device):
             self._run_epochs(net, dataset, 1 if incremental else self.max_iter)
         self._set_fitted_attributes()
         self._warn_about_stop(net, len(net.history) - epochs_before, incremental)

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._images import resolve_input_shape
+from ._rng import generator
 from ._sparse import CSRLinear
 
 __all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout"]
@@ -108,10 +109,14 @@ class Dropout(nn.Dropout):
     def training_mask(self, X: torch.Tensor) -> torch.Tensor | None:
         """The scaled mask of one training-mode call, or None.
 
-        None where :func:`torch.nn.functional.dropout` is used instead (not
-        the CPU, a dtype other than float32/float64, ``p`` rounding to 0 or 1).
-        Training-mode ``forward`` returns ``X * training_mask(X)``, so a
-        hand-written backward pass multiplies its gradient by the same mask.
+        Inside an estimator's training call the random bits come from that
+        call's own generator (``sk_reg._rng``), else from torch's global
+        one. Where the cheap mask does not apply (not the CPU, a dtype other
+        than float32/float64, ``p`` rounding to 0 or 1) it is a Bernoulli mask
+        from the call's generator, or None outside a training call:
+        :func:`torch.nn.functional.dropout` is used instead. Training-mode
+        ``forward`` returns ``X * training_mask(X)``, so a hand-written
+        backward pass multiplies its gradient by the same mask.
 
         Parameters
         ----------
@@ -132,21 +137,31 @@ class Dropout(nn.Dropout):
         [0.0, 2.0]
         """
         n_drop = round(self.p * _DROP_LEVELS)
+        rng = generator(X.device)
         if (
             X.device.type != "cpu"
             or X.dtype not in (torch.float32, torch.float64)
             or not 0 < n_drop < _DROP_LEVELS
         ):
-            return None
+            if rng is None or self.p == 0:
+                return None
+            return _bernoulli_mask(X, self.p, rng)
         n = X.numel()
         bits = torch.empty((n + 3) // 4, dtype=torch.int64)
         # from=int64 min, to=None: torch's full 64-bit range, uniform in every bit.
-        bits.random_(-(2**63), None)
+        bits.random_(-(2**63), None, generator=rng)
         # Signed 16-bit lanes, uniform on [-2**15, 2**15): keep with probability
         # (2**16 - n_drop) / 2**16. Compared in X's dtype (exact for int16).
         mask = bits.view(torch.int16)[:n].view(X.shape).to(X.dtype)
         mask.ge_(n_drop - _DROP_LEVELS // 2)
         return mask.mul_(_DROP_LEVELS / (_DROP_LEVELS - n_drop))
+
+
+def _bernoulli_mask(X, p, rng):
+    """``F.dropout``'s mask (zeros and ``1 / (1 - p)``) drawn from ``rng``."""
+    if p >= 1:
+        return torch.zeros_like(X)
+    return torch.empty_like(X).bernoulli_(1 - p, generator=rng).div_(1 - p)
 
 
 @torch.no_grad()
