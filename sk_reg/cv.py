@@ -276,7 +276,8 @@ class _NetCV(BaseEstimator):
             n_last=self.n_ensemble,
         )
         rungs = _budgeted(schedule, self.budget, min(self.min_iter, self.max_iter))
-        base = self._base(seed)
+        # The search's own settings (device) first, then each candidate's.
+        base = _validated(self._base(seed))
         alive = {i: _candidate(base, c, i) for i, c in enumerate(candidates)}
         order, done, rows, scores = list(alive), set(), [], {}
         fit_data = [(X[r], y[r], _subset(sample_weight, r)) for r in (train, val)]
@@ -446,20 +447,32 @@ def _candidate(base, params, index):
     (``prefer_skip_nested_validation``), so a candidate's values are checked
     here, once, rather than trained with silently.
     """
+    where = f"candidates[{index}] = {params!r}: "
     controlled = sorted(set(params) & _SET_BY_SEARCH)
     if controlled:
         raise InvalidParameterError(
-            f"candidates[{index}] = {params!r}: {', '.join(controlled)} "
-            "cannot be searched: the search sets them (every candidate "
-            "early-stops on the hold-out, trains max_iter epochs at most, "
-            "warm-started between rungs). Use the search's own max_iter."
+            f"{where}{', '.join(controlled)} cannot be searched: the search "
+            "sets them (every candidate early-stops on the hold-out, trains "
+            "max_iter epochs at most, warm-started between rungs). Use the "
+            "search's own max_iter."
         )
-    estimator = clone(base).set_params(**params)
+    valid = base.get_params(deep=False)
+    unknown = sorted({key.split("__")[0] for key in params} - set(valid))
+    if unknown:
+        raise InvalidParameterError(
+            f"{where}{', '.join(map(repr, unknown))} is not a parameter of "
+            f"{type(base).__name__}; valid parameters: {sorted(valid)}."
+        )
+    return _validated(clone(base).set_params(**params), where)
+
+
+def _validated(estimator, where=""):
+    """``estimator``, its parameters checked as its ``fit`` checks them."""
     try:
         estimator._validate_params()
         estimator._validated_settings()  # what the constraints cannot check
     except InvalidParameterError as exc:
-        raise InvalidParameterError(f"candidates[{index}] = {params!r}: {exc}") from exc
+        raise InvalidParameterError(f"{where}{exc}") from exc
     return estimator
 
 
@@ -534,7 +547,9 @@ _SEARCH_DOC = """
 
     min_iter : int, default=20
         Epochs of the first rung: every candidate trains this long (or until
-        early stopping ends it) before the first cut.
+        early stopping ends it) before the first cut. Capped at ``max_iter``:
+        with ``min_iter >= max_iter`` the search is one rung of ``max_iter``
+        epochs.
 
     factor : float, default=3
         After each rung, the best ``ceil(n / factor)`` candidates continue
