@@ -17,12 +17,30 @@ from torch.nn import functional as F
 
 
 def csr_tensor(crow, col, values, shape):
-    """A ``torch.sparse_csr`` tensor from its parts, without torch's beta warning."""
+    """A ``torch.sparse_csr`` tensor from its parts (no invariant checks)."""
+    return torch.sparse_csr_tensor(
+        crow, col, values, size=tuple(shape), check_invariants=False
+    )
+
+
+def _spend_beta_warning():
+    """Trigger torch's "Sparse CSR tensor support is in beta" warning, ignored.
+
+    torch gives it once per process; spent here, at import, the calls above
+    need no warnings filter per batch (filters are process-wide: under
+    threads a filter of one fit would be lost or kept for good by another).
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
-        return torch.sparse_csr_tensor(
-            crow, col, values, size=tuple(shape), check_invariants=False
+        csr_tensor(
+            torch.zeros(2, dtype=torch.int64),
+            torch.zeros(0, dtype=torch.int64),
+            torch.zeros(0),
+            (1, 1),
         )
+
+
+_spend_beta_warning()
 
 
 def is_csr(X) -> bool:

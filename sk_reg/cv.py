@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,7 +26,6 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import (
@@ -43,7 +41,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .estimators import RegularizedNetClassifier, RegularizedNetRegressor, _draw_seed
+from .estimators import (
+    RegularizedNetClassifier,
+    RegularizedNetRegressor,
+    _draw_seed,
+    _quiet_stop_warnings,
+)
 
 __all__ = ["RegularizedNetClassifierCV", "RegularizedNetRegressorCV"]
 
@@ -85,9 +88,9 @@ def _advance(estimator, train, valid, epochs):
     done = getattr(estimator, "n_iter_", 0)
     estimator.set_params(max_iter=epochs - done, warm_start=done > 0)
     X_val, y_val, sample_weight_val = valid
-    with warnings.catch_warnings():
-        # A rung ends before convergence by design.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # A rung ends before convergence by design; a diverging candidate just
+    # ranks last.
+    with _quiet_stop_warnings("max_iter", "diverged"):
         estimator.fit(
             *train, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val
         )
@@ -479,9 +482,8 @@ def _validated(estimator, where=""):
 def _refit(net, X, y, sample_weight):
     """``net`` fitted on all rows for its fixed epoch count; with CPU seconds."""
     start = time.process_time()
-    with warnings.catch_warnings():
-        # It stops at the epoch count the search chose, by design.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # It stops at the epoch count the search chose, by design.
+    with _quiet_stop_warnings("max_iter", "diverged"):
         net.fit(X, y, sample_weight=sample_weight)
     return net, time.process_time() - start
 

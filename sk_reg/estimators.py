@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import types
 import warnings
 from numbers import Integral, Real
@@ -146,6 +148,26 @@ def _check_callbacks(callbacks):
             f"The 'callbacks' parameter has duplicate or reserved names {names!r}; "
             f"{sorted(_RESERVED_CALLBACK_NAMES)} are used by the estimator."
         )
+
+
+_quiet_stops = threading.local()
+
+
+@contextlib.contextmanager
+def _quiet_stop_warnings(*reasons):
+    """Fits in this thread skip their stop warnings of ``reasons`` in the block.
+
+    ``reasons``: ``"max_iter"`` (the epochs ran out), ``"diverged"``. For
+    callers that stop training early by design (a search's rungs, a path's
+    steps). Not ``warnings.catch_warnings``: its filters are process-wide, so
+    fits in other threads would lose them, or leave them installed for good.
+    """
+    previous = getattr(_quiet_stops, "reasons", frozenset())
+    _quiet_stops.reasons = previous | frozenset(reasons)
+    try:
+        yield
+    finally:
+        _quiet_stops.reasons = previous
 
 
 def _draw_seed(random_state):
@@ -778,15 +800,23 @@ class _BaseRegularizedNet(BaseEstimator):
                 None if t is None else t.cpu().numpy() for t in (y_enc, sample_weight)
             )
             kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-            with warnings.catch_warnings():
-                # Rows are numpy here even when fit saw a DataFrame.
-                warnings.filterwarnings("ignore", message="X does not have valid")
+            # Rows are numpy here even when fit saw a DataFrame: hide the
+            # names from predict's check (this estimator, mid-fit, is this
+            # thread's alone; a warnings filter would be process-wide).
+            names = self.__dict__.pop("feature_names_in_", None)
+            try:
                 return scorer(self, X, self._decode_y(y_enc), **kwargs)
+            finally:
+                if names is not None:
+                    self.feature_names_in_ = names
 
         return score
 
     def _warn_about_stop(self, net, epochs_run, incremental):
+        quiet = getattr(_quiet_stops, "reasons", ())
         if net.stop_reason_ == "diverged":
+            if "diverged" in quiet:
+                return
             warnings.warn(
                 f"{net.stop_message_}: training stopped and the weights of epoch "
                 f"{len(net.history)} (the last finite one) were kept"
@@ -802,7 +832,9 @@ class _BaseRegularizedNet(BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        elif not incremental and epochs_run >= self.max_iter:
+        elif (
+            "max_iter" not in quiet and not incremental and epochs_run >= self.max_iter
+        ):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_array
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .estimators import _quiet_stop_warnings
 from .modules import first_linear_weight
 
 __all__ = ["regularization_path"]
@@ -166,10 +165,7 @@ def regularization_path(
     )
     scorer = check_scoring(model, scoring=scoring)
     model.set_params(feature_l1=0.0, warm_start=True, early_stopping=False)
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*maximum iterations", category=ConvergenceWarning
-        )
+    with _quiet_stop_warnings("max_iter"):
         model.fit(X_train, y_train)
         n_iter_dense = model.n_iter_
         lambda_max = None

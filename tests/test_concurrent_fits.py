@@ -1,19 +1,24 @@
-"""Each training call owns its random generators (sk_reg/_rng.py).
+"""Fits running at once in threads of one process share no state.
 
-Fits that run at once in threads of one process must not share torch's
-global generator: the searches in threads are in tests/test_scale.py.
+Each training call owns its random generators (sk_reg/_rng.py), and no fit
+changes the process-wide warnings filters. Whole searches in threads (joblib's
+threading backend, Dask) are in tests/test_scale.py.
 """
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from joblib import parallel_backend
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 
-from sk_reg import RegularizedNetClassifier
+from sk_reg import RegularizedNetClassifier, RegularizedNetClassifierCV
 from sk_reg._rng import generator, seeded_global, training_generators
 from sk_reg.augment import GaussianNoise, Mixup
+from sk_reg.estimators import _quiet_stop_warnings
 from sk_reg.modules import Dropout
 
 
@@ -132,3 +137,66 @@ def test_fits_in_threads_match_fits_in_turn():
         thread.join()
     for a, b in zip(expected, fitted, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_searches_in_threads_leave_the_warnings_filters_alone():
+    """The CV estimators silence their rungs' "maximum iterations" warnings
+    without warnings.catch_warnings, whose process-wide filters threads
+    interleave: a threaded search used to leave an "ignore
+    ConvergenceWarning" filter installed for good, and to leak the warnings
+    it meant to silence."""
+    X, y = make_classification(n_samples=150, n_features=6, random_state=0)
+    kwargs = dict(budget=120, min_iter=5, max_iter=20)
+    RegularizedNetClassifierCV(**kwargs, random_state=0).fit(X, y)  # imports
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for seed in range(3):
+            with parallel_backend("threading", n_jobs=4):
+                RegularizedNetClassifierCV(**kwargs, random_state=seed).fit(X, y)
+        filters_inside = list(warnings.filters)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert filters_inside == [("always", None, Warning, None, 0), *before]
+    assert warnings.filters == before
+
+
+def test_silencing_stop_warnings_is_per_thread():
+    """While a search runs in one thread, a plain fit in another still warns
+    that it ran out of epochs."""
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    inside, done = threading.Event(), threading.Event()
+
+    def search():
+        with _quiet_stop_warnings("max_iter"):
+            inside.set()
+            done.wait()
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    inside.wait()
+    try:
+        with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+            RegularizedNetClassifier(max_iter=1, random_state=0).fit(X, y)
+    finally:
+        done.set()
+        thread.join()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with _quiet_stop_warnings("max_iter"):
+            RegularizedNetClassifier(max_iter=1, random_state=0).fit(X, y)
+
+
+def test_validation_scoring_keeps_feature_names_without_warning():
+    """Early stopping on a score predicts on numpy rows mid-fit; the fitted
+    feature names are hidden from that check, not filtered (process-wide)."""
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(n_samples=120, n_features=4, random_state=0)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 30 epochs, by design
+        clf = RegularizedNetClassifier(
+            early_stopping=True, max_iter=30, n_iter_no_change=50, random_state=0
+        ).fit(df, y)
+    assert list(clf.feature_names_in_) == list("abcd")
+    assert len(clf.validation_scores_) == 30
