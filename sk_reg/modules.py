@@ -49,12 +49,15 @@ class Dropout(nn.Dropout):
     zeroed independently with probability ``p`` and the survivors are scaled by
     ``1 / (1 - p)``; in eval mode it is the identity. On the CPU, torch draws
     one Mersenne-twister number per element for the mask; here one 64-bit draw
-    from torch's global generator gives four 16-bit numbers, each compared
-    with a threshold (cheaper; see ``benchmarks/README.md``). The drop rate is
-    therefore
+    gives four 16-bit numbers, each compared with a threshold (cheaper; see
+    ``benchmarks/README.md``). The drop rate is therefore
     ``round(p * 2**16) / 2**16`` (within ``2**-17`` of ``p``) and the scale
     uses that exact rate, so the output stays unbiased. Other devices, and
-    dtypes other than float32/float64, use :func:`torch.nn.functional.dropout`.
+    dtypes other than float32/float64, draw a Bernoulli mask. Inside an
+    estimator's training call the draws come from that call's own generator
+    (fits in other threads do not share it); called directly, from torch's
+    global generator, through :func:`torch.nn.functional.dropout` where the
+    cheap mask does not apply.
 
     Parameters
     ----------
