@@ -27,6 +27,9 @@ import torch
 #: no thread sees another's seed mid-initialisation.
 _GLOBAL_LOCK = threading.RLock()
 _local = threading.local()
+#: Training calls running now, in any thread, and the global generators'
+#: state from before the first of them began (guarded by the lock).
+_running = {"calls": 0, "before": None}
 
 
 def _cuda(device):
@@ -98,8 +101,9 @@ def training_generators(seed, device="cpu"):
 
     Inside, :func:`generator` returns them (a CPU one, and one for
     ``device`` when it is CUDA). torch's global generators are seeded too and
-    restored on exit; only the seeding and the restoring hold the lock, so
-    training in several threads runs concurrently.
+    restored on exit (once calls in other threads have ended too, to their
+    state from before the first began); only the seeding and the restoring
+    hold the lock, so training in several threads runs concurrently.
 
     Examples
     --------
@@ -117,7 +121,10 @@ def training_generators(seed, device="cpu"):
     if cuda is not None:
         own["cuda"] = torch.Generator(device=cuda).manual_seed(seed)
     with _GLOBAL_LOCK:
-        state = _global_state(device)
+        saved = _global_state(device)
+        if not _running["calls"]:
+            _running["before"] = saved
+        _running["calls"] += 1
         _seed_global(seed, device)
     previous = getattr(_local, "generators", None)
     _local.generators = own
@@ -126,7 +133,10 @@ def training_generators(seed, device="cpu"):
     finally:
         _local.generators = previous
         with _GLOBAL_LOCK:
-            _set_global_state(state)
+            _running["calls"] -= 1
+            # Calls in several threads end in any order: the last to end
+            # restores the state from before the first began.
+            _set_global_state(saved if _running["calls"] else _running["before"])
 
 
 def generator(device):

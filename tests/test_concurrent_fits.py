@@ -49,6 +49,10 @@ def test_caller_global_state_is_restored():
     before = torch.get_rng_state().clone()
     with training_generators(1):
         torch.rand(10)
+        inside = torch.get_rng_state().clone()
+        with training_generators(2):  # nested: back to the outer call's state
+            torch.rand(10)
+        assert torch.equal(torch.get_rng_state(), inside)
     with seeded_global(2):
         torch.rand(10)
     assert torch.equal(torch.get_rng_state(), before)
@@ -114,7 +118,7 @@ def test_dropout_outside_the_cheap_mask_uses_the_call_generator(dtype):
 
 def test_fits_in_threads_match_fits_in_turn():
     """Four fits with dropout and mixup at once in threads: the weights of
-    four fits one after the other."""
+    four fits one after the other, and torch's global generator as it was."""
     X, y = make_classification(n_samples=200, n_features=8, random_state=0)
     kwargs = dict(hidden_layer_sizes=(32,), dropout=0.3, augment="mixup", max_iter=10)
     seeds = range(4)
@@ -123,6 +127,8 @@ def test_fits_in_threads_match_fits_in_turn():
         return RegularizedNetClassifier(**kwargs, random_state=seed).fit(X, y)
 
     expected = [fit(seed).coefs_[0] for seed in seeds]
+    torch.manual_seed(2024)
+    before = torch.get_rng_state().clone()
     fitted = [None] * 4
     start = threading.Barrier(4)
 
@@ -137,6 +143,8 @@ def test_fits_in_threads_match_fits_in_turn():
         thread.join()
     for a, b in zip(expected, fitted, strict=True):
         np.testing.assert_array_equal(a, b)
+    # Whichever fit ends last restores the state from before the first began.
+    assert torch.equal(torch.get_rng_state(), before)
 
 
 def test_searches_in_threads_leave_the_warnings_filters_alone():
