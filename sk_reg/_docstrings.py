@@ -80,7 +80,9 @@ default="relu"
         best by any margin), as MLP%(kind)s does. When False, training stops
         once more than ``n_iter_no_change`` consecutive epochs have not
         lowered the best training objective (loss plus penalties) by at least
-        ``tol``. Read more in the :ref:`User Guide <early-stopping>`.""",
+        ``tol`` (not under a cosine ``learning_rate``, whose decay over
+        ``max_iter`` epochs is the length of training). Read more in the
+        :ref:`User Guide <early-stopping>`.""",
     "scoring": """scoring : None, "loss", str or callable, default=None
         What early stopping monitors on the held-out data (higher is better):
 
@@ -103,14 +105,38 @@ default="relu"
         Minimum absolute improvement of the monitored quantity for an epoch to
         count as an improvement.""",
     "max_iter": """max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).""",
+        Maximum number of epochs (passes over the training data). Reaching it
+        gives a ``ConvergenceWarning``, except under a cosine
+        ``learning_rate``, which ends there by design.""",
     "batch_size": """batch_size : int or "auto", default="auto"
-        Rows per minibatch; ``"auto"`` is ``min(200, n_samples)``.""",
+        Rows per minibatch; ``"auto"`` is ``min(200, n_samples)`` (MLP%(kind)s's
+        rule), or ``min(64, n_samples)`` for a convolutional network
+        (``module="cnn"`` or a :class:`~sk_reg.modules.ConvNet` builder): on
+        1,000 Fashion-MNIST images, batches of 200 with the cosine decay
+        scored about a point lower than batches of 64.""",
     "shuffle": """shuffle : bool, default=True
         Whether to shuffle the rows before every epoch (drawn from
         ``random_state``); False visits them in their order every epoch.""",
     "learning_rate_init": """learning_rate_init : float, default=1e-3
         Learning rate of the optimizer.""",
+    "learning_rate": """learning_rate : {"auto", "constant", "cosine"}, default="auto"
+        Learning-rate schedule over the ``max_iter`` epochs of a ``fit`` call:
+
+        - ``"constant"``: ``learning_rate_init`` throughout (MLP%(kind)s's
+          default).
+        - ``"cosine"``: epoch ``k`` (from 0) trains at
+          ``learning_rate_init * (1 + cos(pi * k / max_iter)) / 2``, decaying
+          towards zero at ``max_iter`` (early stopping or the plateau rule may
+          end training sooner). A warm-started ``fit`` starts a new decay;
+          ``partial_fit`` trains at ``learning_rate_init``.
+        - ``"auto"``: ``"cosine"`` for a convolutional network
+          (``module="cnn"`` or a :class:`~sk_reg.modules.ConvNet` builder),
+          ``"constant"`` otherwise, and also when ``callbacks`` hold a skorch
+          ``LRScheduler`` (which then sets the rate).
+
+        The rate of each epoch is in ``net_.history[:, "lr"]``. On
+        Fashion-MNIST images the decay was worth more than any augmentation
+        (:doc:`regularization study </regularization_study>`, "Images").""",
     "optimizer": """optimizer : {"adam", "sgd", "adamw"} or torch optimizer class, \
 default="adam"
         The optimizer. ``"sgd"`` uses Nesterov momentum 0.9 (as MLP%(kind)s;

@@ -295,6 +295,13 @@ class _FitInterrupted(BaseException):
 class _RegularizedNet(NeuralNet):
     """skorch net with sample weights, l1/l2, augmentation and a fast data path.
 
+    The learning rate of epoch ``k`` of a training call of ``E`` epochs is
+    ``lr`` for ``lr_schedule="constant"`` and
+    ``lr * (1 + cos(pi * k / E)) / 2`` for ``"cosine"``; it is written into the
+    optimizer's parameter groups when the call begins (so a warm-started
+    optimizer state does not bring back an old rate) and, for the cosine, at
+    the start of every epoch.
+
     The per-batch objective is
     ``sum_i w_i * loss_i / sum_i w_i + 0.5 * l2 * sum ||W||^2 / sum_i w_i``,
     followed by the optimizer step, the proximal L1 step and the proximal
@@ -325,6 +332,7 @@ class _RegularizedNet(NeuralNet):
         shuffle_seed=0,
         predict_batch_size=8192,
         incremental=False,
+        lr_schedule="constant",
         **kwargs,
     ):
         self.l1 = l1
@@ -337,6 +345,7 @@ class _RegularizedNet(NeuralNet):
         self.shuffle_seed = shuffle_seed
         self.predict_batch_size = predict_batch_size
         self.incremental = incremental
+        self.lr_schedule = lr_schedule
         super().__init__(module, *args, **kwargs)
 
     @property
@@ -368,6 +377,7 @@ class _RegularizedNet(NeuralNet):
         self.stop_reason_ = None
         self.stop_message_ = None
         self._epochs_done = 0
+        self._call_epochs = self.max_epochs if epochs is None else epochs
         self._epoch_open = False
         self._batch_hooks = _has_batch_hooks(self.callbacks_)
         try:
@@ -397,8 +407,25 @@ class _RegularizedNet(NeuralNet):
             # Never pickled: could hold CUDA tensors.
             self._epoch_start_state = None
 
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self._set_lr(self.lr)
+
+    def _set_lr(self, lr):
+        for group in self.optimizer_.param_groups:
+            group["lr"] = lr
+
+    def epoch_lr(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (from 0) of this training call."""
+        if self.lr_schedule == "constant":
+            return self.lr
+        return self.lr * (1 + math.cos(math.pi * epoch / self._call_epochs)) / 2
+
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
+        if self.lr_schedule != "constant":
+            self._set_lr(self.epoch_lr(self._epochs_done))
+        self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
         self._direct_step = False
         self._epoch_start_state = _snapshot(
             self.module_, getattr(self, "_epoch_start_state", None)

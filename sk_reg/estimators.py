@@ -242,6 +242,7 @@ class _BaseRegularizedNet(BaseEstimator):
         ],
         "shuffle": ["boolean"],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"auto", "constant", "cosine"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "optimizer_kwargs": [dict, None],
         "warm_start": ["boolean"],
@@ -274,6 +275,12 @@ class _BaseRegularizedNet(BaseEstimator):
         self._check_optimizer_kwargs()
         self._check_prox_optimizer()
         _check_callbacks(self.callbacks)
+        if self.learning_rate == "cosine" and self._schedules_in_callbacks():
+            raise InvalidParameterError(
+                "The 'learning_rate' parameter is 'cosine' but the callbacks hold a "
+                "skorch LRScheduler too; both would set the learning rate. Use "
+                "learning_rate='constant' (or 'auto') with your own scheduler."
+            )
         self._check_task_params()
         check_input_shape_param(self.input_shape)
         self._check_scoring()
@@ -462,6 +469,7 @@ class _BaseRegularizedNet(BaseEstimator):
     ):
         """The only place that knows skorch's argument names."""
         module = self._build_module(n_features, n_outputs, dtype, seed)
+        schedule = self._lr_schedule(incremental)
         opt_cls, opt_kwargs = self._optimizer_spec()
         opt_kwargs = _with_fused_step(opt_cls, opt_kwargs, device)
         train_split = None
@@ -482,7 +490,7 @@ class _BaseRegularizedNet(BaseEstimator):
             max_epochs=self.max_iter,
             batch_size=batch_size,
             train_split=train_split,
-            callbacks=self._build_callbacks(early_stopping, incremental),
+            callbacks=self._build_callbacks(early_stopping, incremental, schedule),
             device=device,
             verbose=int(self.verbose),
             l1=float(self.l1),
@@ -494,8 +502,39 @@ class _BaseRegularizedNet(BaseEstimator):
             n_outputs=n_outputs,
             shuffle_seed=seed if self.shuffle else None,
             incremental=incremental,
+            lr_schedule=schedule,
         )
         return net.initialize()
+
+    def _lr_schedule(self, incremental):
+        """The schedule ``learning_rate`` names for this call (see its doc)."""
+
+        if incremental:
+            return "constant"
+        if self.learning_rate != "auto":
+            return self.learning_rate
+        cosine = self._is_convnet() and not self._schedules_in_callbacks()
+        return "cosine" if cosine else "constant"
+
+    def _is_convnet(self):
+        """Whether the module is a ConvNet, whose "auto" settings differ."""
+        return self.module == "cnn" or isinstance(self.module, ConvNet)
+
+    def _batch_size(self):
+        if self.batch_size != "auto":
+            return self.batch_size
+        return 64 if self._is_convnet() else 200
+
+    def _schedules_in_callbacks(self):
+        """Whether a skorch ``LRScheduler`` is among the user's callbacks."""
+        from skorch.callbacks import LRScheduler
+
+        for cb in self.callbacks or []:
+            cb = cb[1] if isinstance(cb, tuple) else cb
+            cls = cb if isinstance(cb, type) else type(cb)
+            if issubclass(cls, LRScheduler):
+                return True
+        return False
 
     def _build_module(self, n_features, n_outputs, dtype, seed):
         if self.module is None:
@@ -518,20 +557,21 @@ class _BaseRegularizedNet(BaseEstimator):
             )
         return module
 
-    def _build_callbacks(self, early_stopping, incremental):
+    def _build_callbacks(self, early_stopping, incremental, schedule):
         from skorch.callbacks import ProgressBar
 
         callbacks = []
         if not incremental:
+            # A decaying rate sets the length of training: no plateau rule.
+            patience = (
+                np.inf
+                if schedule != "constant" and not early_stopping
+                else self.n_iter_no_change
+            )
             callbacks.append(
                 (
                     "stopping",
-                    _StoppingRule(
-                        self.n_iter_no_change,
-                        self.tol,
-                        early_stopping,
-                        self.scoring,
-                    ),
+                    _StoppingRule(patience, self.tol, early_stopping, self.scoring),
                 )
             )
         if self.verbose >= 2:
@@ -642,8 +682,7 @@ class _BaseRegularizedNet(BaseEstimator):
         early_stopping = self.early_stopping and not incremental
         if early_stopping and validation is None:
             self._check_validation_size(n_train)
-        batch_size = 200 if self.batch_size == "auto" else self.batch_size
-        batch_size = min(batch_size, n_train)
+        batch_size = min(self._batch_size(), n_train)
         # A previous net to continue from: partial_fit after any fit, or a
         # warm-started fit. Its weights, optimizer state and history move to a
         # net built from the current hyperparameters.
@@ -833,7 +872,10 @@ class _BaseRegularizedNet(BaseEstimator):
                 stacklevel=2,
             )
         elif (
-            "max_iter" not in quiet and not incremental and epochs_run >= self.max_iter
+            "max_iter" not in quiet
+            and not incremental
+            and epochs_run >= self.max_iter
+            and net.lr_schedule == "constant"  # a decay ends at max_iter by design
         ):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
@@ -1010,6 +1052,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     %(learning_rate_init)s
 
+    %(learning_rate)s
+
     %(optimizer)s
 
     %(optimizer_kwargs)s
@@ -1097,6 +1141,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         batch_size="auto",
         shuffle=True,
         learning_rate_init=1e-3,
+        learning_rate="auto",
         optimizer="adam",
         optimizer_kwargs=None,
         class_weight=None,
@@ -1126,6 +1171,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.class_weight = class_weight
@@ -1518,6 +1564,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(learning_rate_init)s
 
+    %(learning_rate)s
+
     %(optimizer)s
 
     %(optimizer_kwargs)s
@@ -1597,6 +1645,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         batch_size="auto",
         shuffle=True,
         learning_rate_init=1e-3,
+        learning_rate="auto",
         optimizer="adam",
         optimizer_kwargs=None,
         warm_start=False,
@@ -1626,6 +1675,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.warm_start = warm_start

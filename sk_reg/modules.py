@@ -303,31 +303,68 @@ class _ConvNetModule(nn.Module):
         return self.head(self.features(images))
 
 
-class ConvNet(BaseEstimator):
-    """Builder of a small convolutional network for images.
+class _BatchNorm2d(nn.BatchNorm2d):
+    """:class:`torch.nn.BatchNorm2d` that also trains on a one-value batch.
 
-    Each entry of ``channels`` adds a block ``Conv2d(kernel_size, padding="same")
-    -> activation -> MaxPool2d(2)`` (an axis shorter than 2 pixels is not
-    pooled); the feature maps are then flattened and passed to
-    ``Dropout(dropout) -> Linear(hidden) -> activation -> Dropout(dropout) ->
-    Linear(n_outputs)``. The module takes flat rows ``(batch, C*H*W)`` and views
-    them as images of the estimator's ``input_shape``, so it fits the
-    estimators' 2-D data path and scikit-learn pipelines unchanged.
+    A training batch with a single value per channel (one row, 1x1 feature
+    maps) has no variance to normalise by; torch raises there. Such a batch
+    (the last of an epoch can be one row) is normalised with the running
+    statistics instead, which it leaves unchanged.
+    """
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.training and X.shape[0] * X.shape[2] * X.shape[3] == 1:
+            return F.batch_norm(
+                X,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                training=False,
+                eps=self.eps,
+            )
+        return super().forward(X)
+
+
+class ConvNet(BaseEstimator):
+    """Builder of a convolutional network for images.
+
+    Each entry of ``channels`` adds a block ``Conv2d(kernel_size,
+    padding="same") -> BatchNorm2d -> activation -> MaxPool2d(2)`` (an axis
+    shorter than 2 pixels is not pooled); the feature maps are then
+    flattened and passed to ``Dropout(dropout) -> Linear(hidden) ->
+    activation -> Dropout(dropout) -> Linear(n_outputs)``. The module takes
+    flat rows ``(batch, C*H*W)`` and views them as images of the estimator's
+    ``input_shape``, so it fits the estimators' 2-D data path and
+    scikit-learn pipelines unchanged.
+
+    The defaults were chosen on Fashion-MNIST training sets of 1,000 images
+    (design draws, scored on other training images; numbers in
+    ``benchmarks/bench_images.py``): batch normalisation added 1 to 3 points
+    of accuracy, a third block (128 channels) about half a point, while two
+    convolutions per block, 5x5 kernels, twice the channels or global average
+    pooling instead of the dense layer did not help.
 
     Parameters
     ----------
-    channels : tuple of int, default=(16, 32)
+    channels : tuple of int, default=(32, 64, 128)
         Output channels of each convolutional block.
 
     kernel_size : int, default=3
         Side of the square convolution kernels.
 
-    hidden : int, default=64
+    hidden : int, default=128
         Width of the dense hidden layer; ``0`` connects the flattened
         features straight to the output layer.
 
     activation : {"relu", "tanh", "logistic", "identity", "gelu"}, default="relu"
         Activation after each convolution and the hidden layer.
+
+    batch_norm : bool, default=True
+        Batch normalisation after each convolution (whose bias it replaces).
+        It normalises with per-batch statistics in training and running ones
+        in prediction. Those statistics count rows, not ``sample_weight``: a
+        weighted row is not the same as repeated rows.
 
     See Also
     --------
@@ -356,13 +393,22 @@ class ConvNet(BaseEstimator):
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "hidden": [Interval(Integral, 0, None, closed="left")],
         "activation": [StrOptions(set(_ACTIVATIONS))],
+        "batch_norm": ["boolean"],
     }
 
-    def __init__(self, channels=(16, 32), kernel_size=3, hidden=64, activation="relu"):
+    def __init__(
+        self,
+        channels=(32, 64, 128),
+        kernel_size=3,
+        hidden=128,
+        activation="relu",
+        batch_norm=True,
+    ):
         self.channels = channels
         self.kernel_size = kernel_size
         self.hidden = hidden
         self.activation = activation
+        self.batch_norm = batch_norm
 
     def build(self, n_features, n_outputs, *, dropout=0.0, input_shape=None, **kwargs):
         """Return a freshly initialised convolutional network.
@@ -413,18 +459,37 @@ class ConvNet(BaseEstimator):
                 f"got {self.channels!r}."
             )
         shape = resolve_input_shape(input_shape, n_features)
+        features, n_flat = self._features(shape)
+        return _ConvNetModule(shape, features, self._head(n_flat, n_outputs, dropout))
+
+    def _features(self, shape):
+        """The convolutional blocks, and the size of their flattened output."""
         n_channels, height, width = shape
         act = _ACTIVATIONS[self.activation]
         blocks: list[nn.Module] = []
         for n_out in self.channels:
-            conv = nn.Conv2d(n_channels, int(n_out), self.kernel_size, padding="same")
-            blocks += [conv, act()]
+            n_out = int(n_out)
+            blocks.append(
+                nn.Conv2d(
+                    n_channels,
+                    n_out,
+                    self.kernel_size,
+                    padding="same",
+                    bias=not self.batch_norm,
+                )
+            )
+            blocks += [_BatchNorm2d(n_out)] if self.batch_norm else []
+            blocks.append(act())
             pool = (2 if height >= 2 else 1, 2 if width >= 2 else 1)
             if pool != (1, 1):
                 blocks.append(nn.MaxPool2d(pool))
-            n_channels, height, width = int(n_out), height // pool[0], width // pool[1]
+            n_channels, height, width = n_out, height // pool[0], width // pool[1]
+        return nn.Sequential(*blocks), n_channels * height * width
+
+    def _head(self, n_in, n_outputs, dropout):
+        """Flatten, then the dense layers."""
+        act = _ACTIVATIONS[self.activation]
         head: list[nn.Module] = [nn.Flatten()]
-        n_in = n_channels * height * width
         if self.hidden > 0:
             head += [Dropout(dropout)] if dropout > 0 else []
             head += [nn.Linear(n_in, int(self.hidden)), act()]
@@ -432,7 +497,7 @@ class ConvNet(BaseEstimator):
         if dropout > 0:
             head.append(Dropout(dropout))
         head.append(nn.Linear(n_in, n_outputs))
-        return _ConvNetModule(shape, nn.Sequential(*blocks), nn.Sequential(*head))
+        return nn.Sequential(*head)
 
 
 def _check_module_param(module):

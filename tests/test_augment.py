@@ -127,6 +127,30 @@ def test_shift_stays_within_its_range():
     assert dx.std() > 0.5 and not torch.allclose(dx, dy)  # independent per axis
 
 
+@pytest.mark.parametrize("size, shift, most", [(28, 0.1, 3), (8, 0.1, 1), (28, 0.0, 0)])
+def test_shift_moves_whole_pixels_exactly(size, shift, most):
+    # a unique value per pixel: every output pixel is a copied input pixel or 0
+    X = (
+        torch.arange(1.0, 1 + 2 * size * size)
+        .view(1, 2, size, size)
+        .repeat(300, 1, 1, 1)
+    )
+    torch.manual_seed(0)
+    out, _ = RandomShift(shift=shift)(X, None)
+    assert set(out.unique().tolist()) <= set(X.unique().tolist()) | {0.0}
+    # the offset of each image, read from where its first pixel went
+    moves = []
+    for img in out:
+        hit = (img[0] == 1.0).nonzero()
+        if len(hit):  # the pixel is still inside the image
+            moves.append(tuple(hit[0].tolist()))
+            r, c = moves[-1]
+            torch.testing.assert_close(img[:, r:, c:], X[0, :, : size - r, : size - c])
+    assert max(max(m) for m in moves) == most
+    if most:
+        assert len({m[0] for m in moves}) == most + 1  # 0..most all drawn
+
+
 def test_cutout_erases_one_box_in_every_channel():
     X = torch.ones(100, 3, 8, 8)
     torch.manual_seed(0)

@@ -22,11 +22,17 @@ _ALL_ON = dict(
 )
 # A ConvNet on flat input: the checks use 1 to 20 features, so each row is a
 # one-pixel-high image whose width is inferred (-1).
+# Its learning rate decays (learning_rate="auto" is a cosine for a ConvNet):
+# 60 epochs reach the R^2 > 0.5 check_regressors_train asks, 40 do not.
 _CNN = dict(
     module=ConvNet(channels=(4,), hidden=8),
     input_shape=(1, 1, -1),
-    max_iter=40,
+    max_iter=60,
     learning_rate_init=1e-2,
+)
+_BATCH_NORM_REASON = (
+    "batch normalisation (on in ConvNet) normalises with statistics over the rows "
+    "of a batch, which count a repeated row twice and a weighted row once"
 )
 _WEIGHT_REASON = (
     "dropout masks, noise draws and the validation split depend on the number of "
@@ -51,6 +57,11 @@ def _expected_failed_checks(estimator):
         return {
             "check_sample_weight_equivalence_on_dense_data": _SEARCH_REASON,
             "check_sample_weight_equivalence_on_sparse_data": _SEARCH_REASON,
+        }
+    if isinstance(estimator.module, ConvNet) and estimator.module.batch_norm:
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _BATCH_NORM_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": _BATCH_NORM_REASON,
         }
     if estimator.dropout > 0 or estimator.augment or estimator.early_stopping:
         return {

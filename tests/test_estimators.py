@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
 from sk_reg._net import _TensorDataset
@@ -616,3 +617,95 @@ def test_fit_does_not_warn_on_good_input(clf_data):
         RegularizedNetClassifier(
             (8,), max_iter=500, learning_rate_init=1e-2, random_state=0
         ).fit(X, y)
+
+
+def _epoch_lrs(est):
+    return est.net_.history[:, "lr"]
+
+
+def test_cosine_learning_rate_follows_its_formula(clf_data):
+    X, y = clf_data
+    est = _fit_quiet(
+        RegularizedNetClassifier(
+            **{**FAST, "max_iter": 8}, learning_rate="cosine", n_iter_no_change=np.inf
+        ),
+        X,
+        y,
+    )
+    expected = [1e-2 * (1 + np.cos(np.pi * k / 8)) / 2 for k in range(8)]
+    np.testing.assert_allclose(_epoch_lrs(est), expected)
+    constant = _fit_quiet(RegularizedNetClassifier(**{**FAST, "max_iter": 5}), X, y)
+    assert _epoch_lrs(constant) == [1e-2] * 5
+
+
+class _WeightTrail(Callback):
+    """Records a copy of the first weight matrix after every epoch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.trail = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.trail.append(next(net.module_.parameters()).detach().clone())
+
+
+def test_cosine_decay_takes_small_steps_at_the_end(clf_data):
+    X, y = clf_data
+    last_step = {}
+    for schedule in ("constant", "cosine"):
+        trail = _WeightTrail()
+        _fit_quiet(
+            RegularizedNetClassifier(**FAST, learning_rate=schedule, callbacks=[trail]),
+            X,
+            y,
+        )
+        last_step[schedule] = float((trail.trail[-1] - trail.trail[-2]).norm())
+    # the last of 30 epochs runs at 0.3% of the initial rate
+    assert last_step["cosine"] < 0.05 * last_step["constant"]
+
+
+def test_auto_learning_rate_is_cosine_for_convnets_only(clf_data):
+    from skorch.callbacks import LRScheduler
+
+    from sk_reg.modules import ConvNet
+
+    X, y = clf_data
+    cnn = dict(module=ConvNet(channels=(2,), hidden=0), input_shape=(1, 1, -1))
+    fast = {**FAST, "max_iter": 4}
+    assert _epoch_lrs(_fit_quiet(RegularizedNetClassifier(**fast), X, y)) == [1e-2] * 4
+    lrs = _epoch_lrs(_fit_quiet(RegularizedNetClassifier(**fast, **cnn), X, y))
+    assert lrs[0] == 1e-2 and lrs[-1] < lrs[0] / 2
+    # a user's scheduler callback sets the rate: "auto" leaves it alone
+    step = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    own = _fit_quiet(RegularizedNetClassifier(**fast, **cnn, callbacks=[step]), X, y)
+    np.testing.assert_allclose(_epoch_lrs(own), [1e-2, 5e-3, 2.5e-3, 1.25e-3])
+    with pytest.raises(InvalidParameterError, match="'learning_rate'.*LRScheduler"):
+        RegularizedNetClassifier(
+            **fast, learning_rate="cosine", callbacks=[("lr", step)]
+        ).fit(X, y)
+
+
+def test_warm_start_restarts_the_decay_and_partial_fit_keeps_the_rate(clf_data):
+    X, y = clf_data
+    est = RegularizedNetClassifier(
+        **{**FAST, "max_iter": 4}, learning_rate="cosine", n_iter_no_change=np.inf
+    )
+    _fit_quiet(est, X, y)
+    _fit_quiet(est.set_params(warm_start=True, learning_rate_init=5e-3), X, y)
+    lrs = _epoch_lrs(est)
+    assert lrs[:4] == pytest.approx(
+        [1e-2 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)]
+    )
+    # the new call reads the new initial rate (not the optimizer state's)
+    assert lrs[4:] == pytest.approx(
+        [5e-3 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)]
+    )
+    inc = RegularizedNetClassifier(**FAST, learning_rate="cosine")
+    for _ in range(3):
+        inc.partial_fit(X, y, classes=np.unique(y))
+    assert _epoch_lrs(inc) == [1e-2] * 3
+
+
+def _fit_quiet(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y)

@@ -53,7 +53,9 @@ def test_convnet_pools_and_sizes_the_dense_layer():
 def test_convnet_reads_rows_as_channel_height_width():
     # one 3x3 "identity" kernel: the output is the input image, so the rows must
     # be viewed in (C, H, W) order
-    net = ConvNet(channels=(1,), hidden=0).build(8, 1, input_shape=(2, 2, 2))
+    net = ConvNet(channels=(1,), hidden=0, batch_norm=False).build(
+        8, 1, input_shape=(2, 2, 2)
+    )
     conv = net.features[0]
     with torch.no_grad():
         conv.weight.zero_()
@@ -62,6 +64,39 @@ def test_convnet_reads_rows_as_channel_height_width():
     X = torch.arange(16.0).view(2, 8)
     pooled = net.features(X.reshape(2, 2, 2, 2))
     assert torch.equal(pooled.flatten(1), X.view(2, 2, 4)[:, 1].amax(1, keepdim=True))
+
+
+def test_convnet_batch_norm_follows_each_convolution():
+    net = ConvNet(channels=(4, 6)).build(64, 3, input_shape=(1, 8, 8))
+    kinds = [type(m).__name__ for m in net.features]
+    assert kinds == ["Conv2d", "_BatchNorm2d", "ReLU", "MaxPool2d"] * 2
+    # the normalisation's shift replaces the convolution's bias
+    assert all(m.bias is None for m in net.features if isinstance(m, nn.Conv2d))
+    plain = ConvNet(channels=(4, 6), batch_norm=False).build(
+        64, 3, input_shape=(1, 8, 8)
+    )
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert all(m.bias is not None for m in plain.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_batch_norm_trains_on_a_batch_of_one_value_per_channel():
+    # 2x2 images pool to 1x1: a one-row batch has one value per channel, where
+    # torch's BatchNorm2d raises; it is normalised with the running statistics.
+    net = ConvNet(channels=(3, 3), hidden=0).build(4, 2, input_shape=(1, 2, 2))
+    norm = net.features[5]
+    assert isinstance(norm, nn.BatchNorm2d)
+    net.train()
+    before = norm.running_mean.clone()
+    out = net(torch.rand(1, 4))
+    out.sum().backward()
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(norm.running_mean, before)
+    # two rows: batch statistics, which move the running mean
+    net(torch.rand(2, 4))
+    assert not torch.equal(norm.running_mean, before)
+    # and in eval mode a one-row batch uses the running statistics as usual
+    net.eval()
+    torch.testing.assert_close(net(torch.ones(1, 4)), net(torch.ones(2, 4))[:1])
 
 
 def test_convnet_dropout_layers_follow_the_dropout_argument():
@@ -95,6 +130,7 @@ def test_convnet_needs_a_fitting_input_shape():
         {"kernel_size": 0},
         {"hidden": -1},
         {"activation": "swish"},
+        {"batch_norm": "yes"},
     ],
 )
 def test_convnet_invalid_parameters(params):
@@ -107,8 +143,9 @@ def test_convnet_is_a_parameter_object():
     assert builder.get_params() == {
         "channels": (4,),
         "kernel_size": 5,
-        "hidden": 64,
+        "hidden": 128,
         "activation": "relu",
+        "batch_norm": True,
     }
     copy = clone(builder.set_params(hidden=16))
     assert copy.hidden == 16 and copy is not builder
