@@ -87,6 +87,38 @@ def net_state(net):
     }
 
 
+def with_added_params(cls, params):
+    """``params`` (or a pickled ``__dict__``) of a ``cls`` object saved before
+    some of its parameters existed, each absent one filled in.
+
+    A class that gains a parameter lists it in ``_added_params`` with the value
+    that reproduces what objects saved without it did (``ConvNet`` gained
+    ``batch_norm``, saved ones had none: ``False``); ``__setstate__`` and
+    :func:`sk_reg.load` read files of earlier sk_reg versions through this.
+
+    Parameters
+    ----------
+    cls : type
+        The class being restored.
+
+    params : dict
+        The saved parameters (or instance dictionary).
+
+    Returns
+    -------
+    params : dict
+        ``params`` with every absent added parameter set.
+
+    Examples
+    --------
+    >>> from sk_reg._state import with_added_params
+    >>> from sk_reg.modules import ConvNet
+    >>> with_added_params(ConvNet, {"channels": (8,)})
+    {'batch_norm': False, 'channels': (8,)}
+    """
+    return {**getattr(cls, "_added_params", {}), **params}
+
+
 def fitted_state(estimator):
     """The estimator's state as plain data: the ``__getstate__`` payload.
 
@@ -135,7 +167,7 @@ def set_fitted_state(estimator, state, device=None):
         Device of the rebuilt net; None means the device it was trained on, or
         the CPU with a warning when that is a CUDA device this machine lacks.
     """
-    state = dict(state)
+    state = with_added_params(type(estimator), state)
     meta = state.pop(STATE_KEY, None)
     if meta is None:  # not written by fitted_state: a plain __dict__
         estimator.__dict__.update(state)

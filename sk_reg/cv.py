@@ -29,6 +29,7 @@ from sklearn.base import (
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     InvalidParameterError,
     StrOptions,
@@ -41,12 +42,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
+from ._state import with_added_params
 from .estimators import (
     RegularizedNetClassifier,
     RegularizedNetRegressor,
     _draw_seed,
     _quiet_stop_warnings,
 )
+from .modules import ConvNet
 
 __all__ = ["RegularizedNetClassifierCV", "RegularizedNetRegressorCV"]
 
@@ -76,6 +80,22 @@ _CLASSIFIER_CANDIDATES = (
     {"dropout": 0.1, "l2": 1e-3, "label_smoothing": 0.1},
 )
 _REGRESSOR_CANDIDATES = (*_COMMON_CANDIDATES, {"dropout": 0.1, "l2": 1e-3})
+
+#: The curated space for a ConvNet (module="cnn" or a ConvNet builder): the
+#: augmentations that paid off on design draws of Fashion-MNIST and MNIST
+#: (benchmarks/bench_images.py, seeds 100-102, scored on other training
+#: images), with flips for mirror-symmetric objects and rotations for digits.
+_IMAGE_CANDIDATES = (
+    {},
+    {"augment": "shift"},
+    {"augment": "flip+shift"},
+    {"augment": "affine"},
+    {"augment": "flip+shift", "label_smoothing": 0.1},
+    {"augment": "shift", "dropout": 0.3},
+)
+#: Epochs of the image search (max_iter="auto"): every candidate trains one
+#: whole cosine decay of this length, in a single rung (min_iter="auto").
+_IMAGE_EPOCHS = 60
 
 
 def _advance(estimator, train, valid, epochs):
@@ -210,8 +230,8 @@ class _NetCV(BaseEstimator):
 
     _parameter_constraints = {
         "candidates": [None, list],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "min_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "min_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "factor": [Interval(Real, 1, None, closed="neither")],
         "budget": [None, Interval(Integral, 1, None, closed="left")],
         "n_ensemble": [Interval(Integral, 1, None, closed="left")],
@@ -219,14 +239,39 @@ class _NetCV(BaseEstimator):
         "scoring": [None, str, callable],
         "n_jobs": [None, Integral],
         "device": [str],
+        "module": [None, StrOptions({"cnn"}), HasMethods(["build"]), type, callable],
+        "input_shape": [None, tuple, list],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
+    #: Parameters added after searches were first saved, with the value that
+    #: reproduces those (sk_reg._state.with_added_params).
+    _added_params = {"module": None, "input_shape": None}
+
+    def __setstate__(self, state):
+        super().__setstate__(with_added_params(type(self), state))
+
+    def _images(self):
+        """Whether the network is a ConvNet: the image space and schedule."""
+        return self.module == "cnn" or isinstance(self.module, ConvNet)
+
+    def _epochs(self):
+        """``(min_iter, max_iter)`` with "auto" resolved."""
+        max_iter = self.max_iter
+        if max_iter == "auto":
+            max_iter = _IMAGE_EPOCHS if self._images() else 200
+        min_iter = self.min_iter
+        if min_iter == "auto":
+            min_iter = max_iter if self._images() else 20
+        return min_iter, max_iter
+
     def _candidate_list(self):
-        candidates = (
-            self._default_candidates if self.candidates is None else self.candidates
-        )
+        default = _IMAGE_CANDIDATES if self._images() else self._default_candidates
+        candidates = default if self.candidates is None else self.candidates
+        if self._images() and self.candidates is None and self._y_numeric:
+            # label smoothing is a classifier's
+            candidates = [c for c in candidates if "label_smoothing" not in c]
         if not candidates or not all(isinstance(c, dict) for c in candidates):
             raise ValueError(
                 "candidates must be a non-empty list of dicts of "
@@ -236,7 +281,13 @@ class _NetCV(BaseEstimator):
 
     def _base(self, seed):
         """The estimator every candidate starts from."""
-        params = {**_SHARED, "device": self.device, "random_state": seed}
+        params = {
+            **_SHARED,
+            "device": self.device,
+            "module": self.module,
+            "input_shape": getattr(self, "_input_shape", self.input_shape),
+            "random_state": seed,
+        }
         return self._Net(**params, **self._extra_params())
 
     def _extra_params(self):
@@ -271,14 +322,11 @@ class _NetCV(BaseEstimator):
         """Successive halving on a hold-out; fills ``cv_results_`` and friends."""
         train, val = self._holdout(X, y, seed)
         candidates = self._candidate_list()
+        min_iter, max_iter = self._epochs()
         schedule = halving_schedule(
-            len(candidates),
-            self.min_iter,
-            self.max_iter,
-            self.factor,
-            n_last=self.n_ensemble,
+            len(candidates), min_iter, max_iter, self.factor, n_last=self.n_ensemble
         )
-        rungs = _budgeted(schedule, self.budget, min(self.min_iter, self.max_iter))
+        rungs = _budgeted(schedule, self.budget, min(min_iter, max_iter))
         # The search's own settings (device) first, then each candidate's.
         base = _validated(self._base(seed))
         alive = {i: _candidate(base, c, i) for i, c in enumerate(candidates)}
@@ -356,6 +404,7 @@ class _NetCV(BaseEstimator):
         self.search_cpu_time_ = float(results["fit_cpu_time"].sum())
 
     def _fit(self, X, y, sample_weight):
+        X, shape = images_as_rows(X, self.input_shape, infer=True)
         X, y = validate_data(
             self,
             X,
@@ -366,6 +415,8 @@ class _NetCV(BaseEstimator):
             y_numeric=self._y_numeric,
         )
         y = self._check_y(y)
+        check_input_shape_param(self.input_shape)
+        self._input_shape = resolve_input_shape(shape, X.shape[1])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         seed = _draw_seed(self.random_state)
@@ -428,6 +479,8 @@ class _NetCV(BaseEstimator):
 
     def _checked_X(self, X):
         check_is_fitted(self)
+        # Searches saved before images were searched have no _input_shape.
+        X, _ = images_as_rows(X, getattr(self, "_input_shape", None), infer=False)
         return validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
@@ -538,20 +591,29 @@ _SEARCH_DOC = """
         ``l2=0.1``; ``l1=1e-3``; a linear model (``hidden_layer_sizes=()``,
         learning rate 1e-2); and{extra}. They were chosen from measurements on
         ten real tables (see the :doc:`regularization study
-        </regularization_study>`).
+        </regularization_study>`). For a convolutional network
+        (``module="cnn"`` or a :class:`~sk_reg.modules.ConvNet`), None is
+        the image space of {n_image} candidates instead: no augmentation;
+        ``augment="shift"``; ``"flip+shift"``{image_ls}; ``"affine"``
+        (rotation, zoom and shift); ``"shift"`` with ``dropout=0.3``, chosen
+        on Fashion-MNIST and MNIST draws (study page, "Images").
         The chosen dict is ``best_params_``. ``early_stopping``, ``max_iter``
         and ``warm_start`` are the search's to set and cannot be in a
         candidate (``InvalidParameterError``); a candidate's own
         ``n_iter_no_change`` applies to its early stopping, not to its refit.
 
-    max_iter : int, default=200
-        Most epochs any candidate, and the refit, trains.
+    max_iter : int or "auto", default="auto"
+        Most epochs any candidate, and the refit, trains. ``"auto"`` is 200,
+        or {image_epochs} for a convolutional network.
 
-    min_iter : int, default=20
+    min_iter : int or "auto", default="auto"
         Epochs of the first rung: every candidate trains this long (or until
         early stopping ends it) before the first cut. Capped at ``max_iter``:
         with ``min_iter >= max_iter`` the search is one rung of ``max_iter``
-        epochs.
+        epochs. ``"auto"`` is 20, or ``max_iter`` for a convolutional network:
+        its learning rate decays over ``max_iter`` epochs (``learning_rate``
+        ``"auto"`` of ``{net_name}``), a decay that a cut in the middle would
+        restart, so every image candidate trains one whole decay.
 
     factor : float, default=3
         After each rung, the best ``ceil(n / factor)`` candidates continue
@@ -601,6 +663,16 @@ _SEARCH_DOC = """
 
     device : str, default="cpu"
         Training device of every candidate and refit (see ``{net_name}``).
+
+    module : None, "cnn", module builder or torch.nn.Module subclass, \
+default=None
+        The network of every candidate and refit (see ``{net_name}``); a
+        ``ConvNet`` (``"cnn"``) selects the image candidates and epochs.
+
+    input_shape : tuple of int or None, default=None
+        Image shape ``(channels, height, width)`` of each row, passed to every
+        candidate (see ``{net_name}``); ``X`` of shape
+        ``(n_samples, C, H, W)`` is accepted too.
 
     random_state : int, RandomState instance or None, default=None
         Draws the hold-out split and the seed every candidate and refit
@@ -707,6 +779,9 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
             "        winner alone was below it on OJ), for 1.5 times the CPU of a\n"
             "        search with one refit",
             extra=" ``dropout=0.1, l2=1e-3, label_smoothing=0.1``",
+            n_image=6,
+            image_ls=', ``"flip+shift"`` with ``label_smoothing=0.1``',
+            image_epochs=_IMAGE_EPOCHS,
             stratified=" (stratified by class)",
             default_scoring="the negative log-loss (accuracy for multilabel targets)",
             extra_params="""
@@ -752,8 +827,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         self,
         candidates=None,
         *,
-        max_iter=200,
-        min_iter=20,
+        max_iter="auto",
+        min_iter="auto",
         factor=3,
         budget=None,
         n_ensemble=4,
@@ -761,6 +836,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         scoring=None,
         n_jobs=None,
         device="cpu",
+        module=None,
+        input_shape=None,
         random_state=None,
         verbose=0,
         class_weight=None,
@@ -775,6 +852,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.device = device
+        self.module = module
+        self.input_shape = input_shape
         self.random_state = random_state
         self.verbose = verbose
         self.class_weight = class_weight
@@ -940,6 +1019,9 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
             "        raised R² by 0.002 to 0.007 over the winner alone, on 13 to\n"
             "        18 of 20 splits each",
             extra=" ``dropout=0.1, l2=1e-3``",
+            n_image=5,
+            image_ls="",
+            image_epochs=_IMAGE_EPOCHS,
             stratified="",
             default_scoring="R^2",
             extra_params="""
@@ -978,8 +1060,8 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         self,
         candidates=None,
         *,
-        max_iter=200,
-        min_iter=20,
+        max_iter="auto",
+        min_iter="auto",
         factor=3,
         budget=None,
         n_ensemble=2,
@@ -987,6 +1069,8 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         scoring=None,
         n_jobs=None,
         device="cpu",
+        module=None,
+        input_shape=None,
         random_state=None,
         verbose=0,
         normalize_y=True,
@@ -1001,6 +1085,8 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
         self.scoring = scoring
         self.n_jobs = n_jobs
         self.device = device
+        self.module = module
+        self.input_shape = input_shape
         self.normalize_y = normalize_y
         self.random_state = random_state
         self.verbose = verbose

@@ -257,6 +257,10 @@ class _BaseRegularizedNet(BaseEstimator):
 
     #: Whether targets must be numeric (regression).
     _y_numeric = False
+    #: Parameters added after models were first saved, with the value that
+    #: reproduces those (sk_reg._state.with_added_params): the constant rate
+    #: they trained with.
+    _added_params = {"learning_rate": "constant"}
 
     # -- parameter handling ----------------------------------------------
     def _validated_settings(self):

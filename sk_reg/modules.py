@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from ._images import resolve_input_shape
 from ._rng import generator
 from ._sparse import CSRLinear
+from ._state import with_added_params
 
 __all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout"]
 
@@ -388,6 +389,10 @@ class ConvNet(BaseEstimator):
     ConvNet(channels=(8,))
     """
 
+    #: Parameters added after ConvNets were first saved, with the value that
+    #: rebuilds those (sk_reg._state.with_added_params).
+    _added_params = {"batch_norm": False}
+
     _parameter_constraints = {
         "channels": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
@@ -409,6 +414,9 @@ class ConvNet(BaseEstimator):
         self.hidden = hidden
         self.activation = activation
         self.batch_norm = batch_norm
+
+    def __setstate__(self, state):
+        super().__setstate__(with_added_params(type(self), state))
 
     def build(self, n_features, n_outputs, *, dropout=0.0, input_shape=None, **kwargs):
         """Return a freshly initialised convolutional network.

@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import augment as _augment_mod
 from . import modules as _modules_mod
 from ._images import check_input_shape_param, resolve_input_shape
-from ._state import STATE_KEY, build_net, fill_net, fitted_state
+from ._state import STATE_KEY, build_net, fill_net, fitted_state, with_added_params
 from .cv import RegularizedNetClassifierCV, RegularizedNetRegressorCV
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 
@@ -218,7 +218,7 @@ def _construct(cls, params, where):
         raise ValueError(
             f"{where}: {cls.__name__} has no parameters {sorted(unknown)}."
         )
-    return cls(**params)
+    return cls(**with_added_params(cls, params))
 
 
 def _checked_dtype(text, kinds, where):
@@ -403,7 +403,7 @@ def _network_document(estimator):
 def _search_document(search):
     """A search's own parameters and attributes, and one network document per
     member of ``estimators_`` (tensors renamed ``estimators.<k>.<name>``)."""
-    params, unstored, _ = _encode_hyperparameters(search)
+    params, unstored, module_info = _encode_hyperparameters(search)
     own = {
         name: value
         for name, value in vars(search).items()
@@ -419,6 +419,7 @@ def _search_document(search):
         "estimator": type(search).__name__,
         "params": params,
         "unstored_params": unstored,
+        "module": module_info,
         "fitted": _encode_fitted(search, own),
         "members": members,
     }
@@ -633,6 +634,7 @@ def _decode_hyperparameters(doc, Est, module):
     """The constructor arguments: only the estimator's own names."""
     name = Est.__name__
     params = _decode_params(_field(doc, "params", dict, ""), "params")
+    params = with_added_params(Est, params)
     defaults = {k: p.default for k, p in inspect.signature(Est).parameters.items()}
     if set(params) != set(defaults):
         raise ValueError(
@@ -649,10 +651,11 @@ def _decode_hyperparameters(doc, Est, module):
             f"These parameters of {name} were not stored and are reset to their "
             f"defaults: {sorted(unstored)}. Predictions are not affected."
         )
-    if "module" in defaults:  # a network; a search has no module
+    # Searches saved before they had a module parameter have no module entry.
+    if Est in _ESTIMATORS.values() or "module" in doc:
         _check_module_kind(_field(doc, "module", dict, ""), module)
-        if module is not None:
-            params["module"] = module
+    if module is not None:
+        params["module"] = module
     return params
 
 
@@ -986,7 +989,7 @@ def _load_network(doc, tensors, Est, module, device):
 
 def _load_search(doc, tensors, Search, module, device):
     """A CV search: its own attributes, and each member through ``_load_network``."""
-    search, _ = _constructed(doc, Search, None, device)
+    search, _ = _constructed(doc, Search, module, device)
     members = _field(doc, "members", list, "")
     if not 1 <= len(members) <= 1000:
         raise ValueError("Invalid sk_reg model file: members must hold 1 to 1000.")

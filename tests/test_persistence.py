@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -941,3 +942,39 @@ def test_untouched_search_rewrite_loads(saved_search, tmp_path, clf_frame):
     np.testing.assert_array_equal(
         loaded.predict_proba(clf_frame[0]), search.predict_proba(clf_frame[0])
     )
+
+
+_OLD = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    "name, row",
+    [
+        ("convnet_format2.safetensors", 0),
+        ("convnet_state1.pkl", 0),
+        ("search_format2.safetensors", 1),
+        ("search_state1.pkl", 1),
+    ],
+)
+def test_models_saved_by_an_earlier_version_load_and_predict_as_they_did(name, row):
+    # Written at commit 157b469 (tests/data/make_old_files.py), before ConvNet's
+    # batch_norm, the estimators' learning_rate and the searches' module and
+    # input_shape: absent parameters take the values those models had.
+    from sklearn.datasets import load_digits
+
+    X, _ = load_digits(return_X_y=True)
+    X = (X[:120] / 16).astype(np.float32)
+    path = _OLD / name
+    if path.suffix == ".pkl":
+        with open(path, "rb") as f:
+            model = pickle.load(f)
+    else:
+        model = sk_reg.load(path)
+    expected = np.load(_OLD / "old_predictions.npy")[row]
+    np.testing.assert_array_equal(model.predict_proba(X), expected)
+    net = model if row == 0 else model.best_estimator_
+    assert net.learning_rate == "constant"
+    if row == 0:
+        assert model.module.batch_norm is False
+    else:
+        assert model.module is None and model.input_shape is None
