@@ -27,8 +27,15 @@ _TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def _to_numpy(tensor):
-    """An own numpy copy of ``tensor`` (detached, on the CPU)."""
-    return tensor.detach().to("cpu", copy=True).numpy()
+    """An own, C-ordered numpy copy of ``tensor`` (detached, on the CPU).
+
+    C order whatever the tensor's layout: ConvNet weights are channels-last,
+    and files store plain row-major arrays."""
+    return (
+        tensor.detach()
+        .to("cpu", copy=True, memory_format=torch.contiguous_format)
+        .numpy()
+    )
 
 
 def _plain(value):

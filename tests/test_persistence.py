@@ -971,7 +971,11 @@ def test_models_saved_by_an_earlier_version_load_and_predict_as_they_did(name, r
     else:
         model = sk_reg.load(path)
     expected = np.load(_OLD / "old_predictions.npy")[row]
-    np.testing.assert_array_equal(model.predict_proba(X), expected)
+    if row == 0:
+        # ConvNets now compute channels-last: float32 sums in another order
+        np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-5)
+    else:
+        np.testing.assert_array_equal(model.predict_proba(X), expected)
     net = model if row == 0 else model.best_estimator_
     assert net.learning_rate == "constant"
     if row == 0:
