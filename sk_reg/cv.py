@@ -404,6 +404,7 @@ class _NetCV(BaseEstimator):
         self.search_cpu_time_ = float(results["fit_cpu_time"].sum())
 
     def _fit(self, X, y, sample_weight):
+        check_input_shape_param(self.input_shape)
         X, shape = images_as_rows(X, self.input_shape, infer=True)
         X, y = validate_data(
             self,
@@ -415,7 +416,6 @@ class _NetCV(BaseEstimator):
             y_numeric=self._y_numeric,
         )
         y = self._check_y(y)
-        check_input_shape_param(self.input_shape)
         self._input_shape = resolve_input_shape(shape, X.shape[1])
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)

@@ -507,3 +507,83 @@ def test_a_candidate_may_set_its_own_patience(iris):
     assert search.refit_epochs_ < row["n_iter"][-1] <= search.refit_epochs_ + 4 < 60
     assert search.best_estimator_.n_iter_ == search.refit_epochs_
     assert search.best_estimator_.n_iter_no_change == np.inf
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X[:300] / 16.0).astype(np.float32).reshape(-1, 1, 8, 8), y[:300]
+
+
+def test_convnet_search_uses_the_image_space_in_one_rung(digit_images):
+    from sk_reg.cv import _IMAGE_CANDIDATES
+    from sk_reg.modules import ConvNet
+
+    X, y = digit_images
+    clf = RegularizedNetClassifierCV(
+        module=ConvNet(channels=(4,), hidden=8),
+        max_iter=4,
+        n_ensemble=2,
+        random_state=0,
+    ).fit(X, y)  # 4-D X: the image shape comes from it
+    params = clf.cv_results_["params"]
+    assert params == [
+        dict(c) for c in np.array(_IMAGE_CANDIDATES)[clf.cv_results_["candidate"]]
+    ]
+    assert {"augment": "flip+shift"} in params and {} in params
+    # min_iter="auto": one rung, every candidate trains one whole decay
+    assert clf.n_resources_ == [4] and clf.n_candidates_ == [len(_IMAGE_CANDIDATES)]
+    for net in clf.estimators_:
+        assert net.input_shape == (1, 8, 8) and isinstance(net.module, ConvNet)
+        lrs = net.net_.history[:, "lr"]
+        assert lrs[0] == 1e-3 and lrs[-1] < lrs[0]  # a cosine decay
+    flat = X.reshape(len(X), -1)
+    np.testing.assert_array_equal(clf.predict(X), clf.predict(flat))
+    assert clf.n_features_in_ == 64 and np.isfinite(clf.cv_results_["test_score"]).all()
+    # the regressor's image space has no label smoothing
+    reg = RegularizedNetRegressorCV(module="cnn", max_iter=2, random_state=0)
+    reg.fit(X[:100], y[:100].astype(float))
+    assert all("label_smoothing" not in p for p in reg.cv_results_["params"])
+    assert len(reg.cv_results_["params"]) == len(_IMAGE_CANDIDATES) - 1
+
+
+def test_auto_epochs_follow_the_network():
+    from sk_reg.modules import ConvNet
+
+    assert RegularizedNetClassifierCV()._epochs() == (20, 200)
+    assert RegularizedNetClassifierCV(module="cnn")._epochs() == (60, 60)
+    assert RegularizedNetRegressorCV(module=ConvNet(), max_iter=30)._epochs() == (
+        30,
+        30,
+    )
+    assert RegularizedNetClassifierCV(module="cnn", min_iter=10)._epochs() == (10, 60)
+
+
+def test_image_search_round_trips_and_rejects_bad_shapes(digit_images, tmp_path):
+    from sk_reg.modules import ConvNet
+
+    X, y = digit_images
+    clf = RegularizedNetClassifierCV(
+        [{}, {"augment": "rotate"}],
+        module=ConvNet(channels=(2,), hidden=0),
+        input_shape=(1, 8, 8),
+        max_iter=2,
+        n_ensemble=1,
+        random_state=0,
+    ).fit(X.reshape(len(X), -1), y)
+    expected = clf.predict_proba(X)
+    sk_reg.save(clf, tmp_path / "search.safetensors")
+    for restored in (
+        sk_reg.load(tmp_path / "search.safetensors"),
+        pickle.loads(pickle.dumps(clf)),
+    ):
+        np.testing.assert_array_equal(restored.predict_proba(X), expected)
+        assert restored.module.channels == (2,) and restored.input_shape == (1, 8, 8)
+    with pytest.raises(ValueError, match=r"input_shape=\(1, 8, 7\).*64 features"):
+        clone(clf).set_params(input_shape=(1, 8, 7)).fit(X.reshape(len(X), -1), y)
+    with pytest.raises(ValueError, match=r"shape \(1, 4, 16\)"):
+        clf.predict(X.reshape(-1, 1, 4, 16))
+    with pytest.raises(InvalidParameterError, match="input_shape"):
+        clone(clf).set_params(input_shape=(1, 8)).fit(X, y)
