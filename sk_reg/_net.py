@@ -22,6 +22,7 @@ from skorch.callbacks import Callback, EpochTimer
 
 from . import _fast_mlp, _fused_adam
 from ._sparse import csr_rows, csr_vstack, is_csr, takes_csr
+from .augment import mix_with_weights
 from .modules import first_linear_weight
 from .penalties import (
     add_l2_gradient_,
@@ -520,7 +521,10 @@ class _RegularizedNet(NeuralNet):
                 Xb = Xb.to_dense()
             if self.augment.mixes_targets:
                 yb = self.criterion_.soft_targets(yb, self.n_outputs, Xb.dtype)
-            Xb, yb = self.augment(Xb, yb)
+            if self.augment.mixes_targets and swb is not None:
+                Xb, yb, swb = mix_with_weights(self.augment, Xb, yb, swb)
+            else:
+                Xb, yb = self.augment(Xb, yb)
         if _fast_mlp.applies(self.fast_plan_, Xb):
             y_pred, data_loss, sw_sum = _fast_mlp.forward_backward(
                 self.fast_plan_, Xb, yb, swb, self.criterion_

@@ -880,6 +880,62 @@ class CutMix(_ImageAugmentation):
         return X, _mix(y, y[perm], 1 - area)
 
 
+def mix_with_weights(
+    augment, X: torch.Tensor, y: torch.Tensor, sw: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Apply a target-mixing augmentation to a weighted batch.
+
+    Mixing row ``i`` with row ``j`` by ``lam`` must weigh each target by its
+    own row's weight: the objective of the weighted mixup is
+    ``lam * w_i * loss(y_i) + (1 - lam) * w_j * loss(y_j)``. For the losses
+    here (cross-entropy, binary cross-entropy, squared error, Poisson
+    deviance) that equals, up to terms free of the prediction, one row of
+    weight ``w = lam * w_i + (1 - lam) * w_j`` and target
+    ``(lam * w_i * y_i + (1 - lam) * w_j * y_j) / w``: the losses are affine
+    in the target, or their non-affine part does not involve the prediction.
+    So the weight rides through the augmentation as an extra target column,
+    ``[w * y, w]``, which any transform mixing target rows by convex
+    combinations (:class:`Mixup`, :class:`CutMix`) mixes correctly, and is
+    divided out afterwards. A row of weight zero stays zero.
+
+    Parameters
+    ----------
+    augment : callable
+        An augmentation with ``mixes_targets = True``.
+
+    X : torch.Tensor
+        The batch's inputs.
+
+    y : torch.Tensor of shape (batch, n_outputs)
+        One-hot or soft class targets, or regression targets.
+
+    sw : torch.Tensor of shape (batch,)
+        The rows' weights.
+
+    Returns
+    -------
+    X, y, sw : torch.Tensor
+        The augmented inputs, the mixed targets and the mixed weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_reg.augment import Mixup, mix_with_weights
+    >>> X = torch.tensor([[0.0], [1.0]])
+    >>> y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> _ = torch.manual_seed(0)
+    >>> X_mix, y_mix, w = mix_with_weights(Mixup(1.0), X, y, torch.tensor([3.0, 0.0]))
+    >>> # a weightless row adds no target mass: every weighted row is class 0
+    >>> bool(torch.all(y_mix[w > 0, 0] == 1.0)), bool(torch.all(w <= 3.0))
+    (True, True)
+    """
+    packed = torch.cat([y * sw[:, None], sw[:, None]], dim=1)
+    X, packed = augment(X, packed)
+    weight = packed[:, -1]
+    targets = packed[:, :-1] / torch.where(weight > 0, weight, 1.0)[:, None]
+    return X, targets, weight
+
+
 class _ImageBatches:
     """Hand an augmentation ``(batch, C, H, W)`` images instead of flat rows.
 
