@@ -1039,7 +1039,6 @@ def _resolve_augment(augment):
     Compose(steps=[('gaussiannoise', GaussianNoise(std=0.05)), ('mixup', Mixup())])
     """
     from sklearn.base import clone
-    from sklearn.utils._param_validation import InvalidParameterError
 
     if augment is None:
         return None
@@ -1047,18 +1046,34 @@ def _resolve_augment(augment):
         return _compose_list(augment)
     if isinstance(augment, str):
         names = augment.split("+")
-        unknown = [n for n in names if n not in AUGMENTATIONS]
-        if unknown or len(set(names)) != len(names):
-            raise InvalidParameterError(
-                f"The 'augment' parameter got an unknown or repeated name in "
-                f"{augment!r}. Use None, an sk_reg.augment object, or names from "
-                f"{sorted(AUGMENTATIONS)} joined by '+'."
-            )
+        _check_names(augment, names)
         steps = [(n, AUGMENTATIONS[n]()) for n in names]
         return steps[0][1] if len(steps) == 1 else Compose(steps)
     augment = clone(augment)
     augment._validate_params()
     return augment
+
+
+def _check_names(augment, names):
+    """Name the first unknown or repeated part of ``augment="a+b"``."""
+    from difflib import get_close_matches
+
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            problem = f"repeats {name!r}"
+        elif name not in AUGMENTATIONS:
+            close = get_close_matches(name, AUGMENTATIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problem = f"has the unknown name {name!r}{hint}"
+        else:
+            continue
+        raise InvalidParameterError(
+            f"The 'augment' parameter {augment!r} {problem}. Use None, an "
+            f"sk_reg.augment object, or names from {sorted(AUGMENTATIONS)} "
+            "joined by '+'."
+        )
 
 
 def _compose_list(items):

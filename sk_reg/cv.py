@@ -88,10 +88,10 @@ _REGRESSOR_CANDIDATES = (*_COMMON_CANDIDATES, {"dropout": 0.1, "l2": 1e-3})
 _IMAGE_CANDIDATES = (
     {},
     {"augment": "shift"},
-    {"augment": "flip+shift"},
-    {"augment": "affine"},
     {"augment": "flip+shift", "label_smoothing": 0.1},
-    {"augment": "shift", "dropout": 0.3},
+    {"augment": "affine", "label_smoothing": 0.1},
+    {"augment": "cutout"},
+    {"augment": "cutmix"},
 )
 #: Epochs of the image search (max_iter="auto"): every candidate trains one
 #: whole cosine decay of this length, in a single rung (min_iter="auto").
@@ -271,7 +271,10 @@ class _NetCV(BaseEstimator):
         candidates = default if self.candidates is None else self.candidates
         if self._images() and self.candidates is None and self._y_numeric:
             # label smoothing is a classifier's
-            candidates = [c for c in candidates if "label_smoothing" not in c]
+            candidates = [
+                {k: v for k, v in c.items() if k != "label_smoothing"}
+                for c in candidates
+            ]
         if not candidates or not all(isinstance(c, dict) for c in candidates):
             raise ValueError(
                 "candidates must be a non-empty list of dicts of "
@@ -283,6 +286,8 @@ class _NetCV(BaseEstimator):
         """The estimator every candidate starts from."""
         params = {
             **_SHARED,
+            # An image candidate trains its whole decay (see min_iter).
+            **({"n_iter_no_change": np.inf} if self._images() else {}),
             "device": self.device,
             "module": self.module,
             "input_shape": getattr(self, "_input_shape", self.input_shape),
@@ -361,7 +366,8 @@ class _NetCV(BaseEstimator):
         # The best n_ensemble of the last rung, each with the epoch its early
         # stopping chose: what the refits train.
         return [
-            (candidates[i], _best_epoch(alive[i])) for i in order[: self.n_ensemble]
+            (candidates[i], max_iter if self._images() else _best_epoch(alive[i]))
+            for i in order[: self.n_ensemble]
         ]
 
     def _val_score(self, estimator, X, y, sample_weight):
@@ -593,10 +599,10 @@ _SEARCH_DOC = """
         ten real tables (see the :doc:`regularization study
         </regularization_study>`). For a convolutional network
         (``module="cnn"`` or a :class:`~sk_reg.modules.ConvNet`), None is
-        the image space of {n_image} candidates instead: no augmentation;
+        the image space of six candidates instead: no augmentation;
         ``augment="shift"``; ``"flip+shift"``{image_ls}; ``"affine"``
-        (rotation, zoom and shift); ``"shift"`` with ``dropout=0.3``, chosen
-        on Fashion-MNIST and MNIST draws (study page, "Images").
+        (rotation, zoom and shift){image_ls}; ``"cutout"``; ``"cutmix"``,
+        chosen on Fashion-MNIST and MNIST draws (study page, "Images").
         The chosen dict is ``best_params_``. ``early_stopping``, ``max_iter``
         and ``warm_start`` are the search's to set and cannot be in a
         candidate (``InvalidParameterError``); a candidate's own
@@ -686,8 +692,10 @@ default=None
     estimators_ : list of {net_name}
         The best ``n_ensemble`` candidates of the last rung, best first, each
         refitted on all rows without early stopping for the epochs its early
-        stopping chose during the search (its ``n_iter_``). ``predict`` (and a
-        classifier's ``predict_proba``) averages them.
+        stopping chose during the search (its ``n_iter_``); for a
+        convolutional network, for the whole decay of ``max_iter`` epochs
+        that each candidate trained. ``predict`` (and a classifier's
+        ``predict_proba``) averages them.
 
     best_estimator_ : {net_name}
         ``estimators_[0]``, the winning candidate refitted. With
@@ -696,7 +704,8 @@ default=None
 
     refit_epochs_ : int
         The epoch of the winner's best validation loss during the search
-        (its early stopping's choice), the length of its refit.
+        (its early stopping's choice), the length of its refit; ``max_iter``
+        for a convolutional network.
 
     best_params_ : dict
         The chosen candidate's parameters (one of ``candidates``).
@@ -779,8 +788,7 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
             "        winner alone was below it on OJ), for 1.5 times the CPU of a\n"
             "        search with one refit",
             extra=" ``dropout=0.1, l2=1e-3, label_smoothing=0.1``",
-            n_image=6,
-            image_ls=', ``"flip+shift"`` with ``label_smoothing=0.1``',
+            image_ls=" with ``label_smoothing=0.1``",
             image_epochs=_IMAGE_EPOCHS,
             stratified=" (stratified by class)",
             default_scoring="the negative log-loss (accuracy for multilabel targets)",
@@ -1019,7 +1027,6 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
             "        raised R² by 0.002 to 0.007 over the winner alone, on 13 to\n"
             "        18 of 20 splits each",
             extra=" ``dropout=0.1, l2=1e-3``",
-            n_image=5,
             image_ls="",
             image_epochs=_IMAGE_EPOCHS,
             stratified="",

@@ -385,3 +385,18 @@ def test_class_weights_hold_under_mixup():
         check_class_weight_classifiers(
             augment, RegularizedNetClassifier(augment=augment, random_state=0)
         )
+
+
+@pytest.mark.parametrize(
+    "augment, message",
+    [
+        ("noise+mixupp", r"unknown name 'mixupp' \(did you mean 'mixup'\?\)"),
+        ("rotate+Shift", r"unknown name 'Shift' \(did you mean 'shift'\?\)"),
+        ("flip+flip", r"repeats 'flip'"),
+        ("noise+", r"unknown name ''"),
+        ("blur", r"unknown name 'blur'\. Use None"),
+    ],
+)
+def test_a_bad_augment_name_is_named_with_the_closest_valid_one(augment, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        _resolve_augment(augment)

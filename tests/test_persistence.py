@@ -417,7 +417,7 @@ TAMPERING = {
     ),
     "augmentation string": (
         dict(edit_doc=_set("params", "augment", value="warp")),
-        "unknown or repeated name",
+        "unknown name 'warp'",
     ),
     "optimizer name": (
         dict(
