@@ -50,7 +50,7 @@ from .estimators import (
     _draw_seed,
     _quiet_stop_warnings,
 )
-from .modules import ConvNet
+from .modules import is_convnet
 
 __all__ = ["RegularizedNetClassifierCV", "RegularizedNetRegressorCV"]
 
@@ -254,7 +254,7 @@ class _NetCV(BaseEstimator):
 
     def _images(self):
         """Whether the network is a ConvNet: the image space and schedule."""
-        return self.module == "cnn" or isinstance(self.module, ConvNet)
+        return is_convnet(self.module)
 
     def _epochs(self):
         """``(min_iter, max_iter)`` with "auto" resolved."""

@@ -60,6 +60,7 @@ from .modules import (
     _check_module_param,
     _instantiate_module,
     first_linear_weight,
+    is_convnet,
 )
 from .penalties import prox_step_rule
 
@@ -392,7 +393,7 @@ class _BaseRegularizedNet(BaseEstimator):
 
     def _images_expected(self, input_shape):
         """Whether the model reads rows as images (so sparse X cannot work)."""
-        return input_shape is not None or isinstance(self.module, (str, ConvNet))
+        return input_shape is not None or is_convnet(self.module)
 
     def _check_sparse_supported(self, input_shape):
         if not self._images_expected(input_shape):
@@ -512,22 +513,17 @@ class _BaseRegularizedNet(BaseEstimator):
 
     def _lr_schedule(self, incremental):
         """The schedule ``learning_rate`` names for this call (see its doc)."""
-
         if incremental:
             return "constant"
         if self.learning_rate != "auto":
             return self.learning_rate
-        cosine = self._is_convnet() and not self._schedules_in_callbacks()
+        cosine = is_convnet(self.module) and not self._schedules_in_callbacks()
         return "cosine" if cosine else "constant"
-
-    def _is_convnet(self):
-        """Whether the module is a ConvNet, whose "auto" settings differ."""
-        return self.module == "cnn" or isinstance(self.module, ConvNet)
 
     def _batch_size(self):
         if self.batch_size != "auto":
             return self.batch_size
-        return 64 if self._is_convnet() else 200
+        return 64 if is_convnet(self.module) else 200
 
     def _schedules_in_callbacks(self):
         """Whether a skorch ``LRScheduler`` is among the user's callbacks."""

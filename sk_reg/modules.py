@@ -515,6 +515,12 @@ class ConvNet(BaseEstimator):
         return nn.Sequential(*head)
 
 
+def is_convnet(module) -> bool:
+    """Whether an estimator's ``module`` parameter is a :class:`ConvNet`
+    (``"cnn"`` or a builder), whose ``"auto"`` training settings differ."""
+    return (isinstance(module, str) and module == "cnn") or isinstance(module, ConvNet)
+
+
 def _check_module_param(module):
     """The one check of the estimators' ``module`` parameter (not None/"cnn")."""
     if isinstance(module, nn.Module):
