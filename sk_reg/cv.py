@@ -341,6 +341,7 @@ class _NetCV(BaseEstimator):
         # The hold-out's weights in the ranking score, as the candidates'
         # early stopping weighs those rows: the same for every candidate.
         score_weight = self._score_weight(y_val, sample_weight_val)
+        start = time.perf_counter()
         for rung, (n_keep, epochs) in enumerate(rungs):
             order = order[:n_keep]
             todo = [i for i in order if i not in done]
@@ -362,6 +363,7 @@ class _NetCV(BaseEstimator):
                 _result_row(candidates[i], i, rung, epochs, alive[i], scores[i], cpu)
                 for i in order
             ]
+            self._say_rung(rung, rungs, order, scores, candidates, start)
         self._set_search_results(rows, rungs, order[0], candidates)
         # The best n_ensemble of the last rung, each with the epoch its early
         # stopping chose: what the refits train.
@@ -369,6 +371,27 @@ class _NetCV(BaseEstimator):
             (candidates[i], max_iter if self._images() else _best_epoch(alive[i]))
             for i in order[: self.n_ensemble]
         ]
+
+    def _say(self, message, level=1):
+        """Print a progress line when ``verbose >= level``."""
+        if self.verbose >= level:
+            print(f"[{type(self).__name__}] {message}", flush=True)
+
+    def _say_rung(self, rung, rungs, order, scores, candidates, start):
+        n, epochs = rungs[rung]
+        if rung + 1 < len(rungs):
+            kept = f"{rungs[rung + 1][0]} continue"
+        else:
+            kept = f"the best {min(self.n_ensemble, n)} are refitted"
+        best = order[0]
+        self._say(
+            f"rung {rung + 1}/{len(rungs)}: {n} candidates trained to {epochs} "
+            f"epochs, best hold-out score {scores[best]:.4g} (candidate {best}: "
+            f"{candidates[best]}), {kept}; {time.perf_counter() - start:.1f} s "
+            "elapsed"
+        )
+        for i in order:
+            self._say(f"  candidate {i} {candidates[i]}: {scores[i]:.4g}", level=2)
 
     def _val_score(self, estimator, X, y, sample_weight):
         """The hold-out score, with the weights of ``_score_weight``."""
@@ -434,8 +457,14 @@ class _NetCV(BaseEstimator):
             self._base(seed).set_params(**{**params, **fixed, "max_iter": epochs})
             for params, epochs in chosen
         ]
+        start = time.perf_counter()
         refitted = Parallel(n_jobs=self.n_jobs)(
             delayed(_refit)(net, X, y, sample_weight) for net in nets
+        )
+        self._say(
+            f"refitted the best {len(nets)} on all {X.shape[0]} rows "
+            f"({', '.join(str(epochs) for _, epochs in chosen)} epochs) in "
+            f"{time.perf_counter() - start:.1f} s; best: {chosen[0][0]}"
         )
         self.estimators_ = [net for net, _ in refitted]
         self.best_estimator_ = self.estimators_[0]
@@ -685,7 +714,10 @@ default=None
         share. An int makes ``fit`` deterministic.
 
     verbose : int, default=0
-        Unused; kept for the signature of scikit-learn searches.{extra_params}
+        0 prints nothing; 1 prints a line per rung (candidates, epochs, the
+        best hold-out score and candidate, how many continue, elapsed time)
+        and one for the refits; 2 adds each candidate's hold-out score per
+        rung.{extra_params}
 
     Attributes
     ----------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = ["regularization_path"]
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "scoring": [str, callable, None],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=False,  # the estimator is validated by its fit
 )
@@ -46,6 +48,7 @@ def regularization_path(
     validation_fraction=0.2,
     scoring=None,
     random_state=None,
+    verbose=0,
 ):
     """Train along increasing ``feature_l1`` values with warm starts.
 
@@ -108,6 +111,10 @@ def regularization_path(
     random_state : int, RandomState instance or None, default=None
         Seeds the hold-out split.
 
+    verbose : int, default=0
+        0 prints nothing; 1 prints a line after the dense fit and one per
+        value (columns kept, hold-out score, epochs, elapsed time).
+
     Returns
     -------
     path : sklearn.utils.Bunch
@@ -165,6 +172,7 @@ def regularization_path(
     )
     scorer = check_scoring(model, scoring=scoring)
     model.set_params(feature_l1=0.0, warm_start=True, early_stopping=False)
+    say = _Progress(verbose)
     with _quiet_stop_warnings("max_iter"):
         model.fit(X_train, y_train)
         n_iter_dense = model.n_iter_
@@ -183,21 +191,36 @@ def regularization_path(
                     f"values must be finite non-negative numbers; got {values!r}."
                 )
         model.set_params(max_iter=max_iter_per_value)
+        say(f"dense fit: {n_iter_dense} epochs, {len(grid)} values to walk")
         points = _walk(
             model,
             grid,
             scorer,
             (X_train, y_train, X_valid, y_valid),
             stop_when_empty=values is None,
+            say=say,
         )
     return Bunch(**points, n_iter_dense=n_iter_dense, lambda_max=lambda_max)
 
 
-def _walk(model, grid, scorer, data, *, stop_when_empty):
+class _Progress:
+    """``regularization_path``'s progress lines (printed when ``verbose``)."""
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.start = time.perf_counter()
+
+    def __call__(self, message):
+        if self.verbose:
+            elapsed = time.perf_counter() - self.start
+            print(f"[regularization_path] {message}; {elapsed:.1f} s", flush=True)
+
+
+def _walk(model, grid, scorer, data, *, stop_when_empty, say):
     """Fit ``model`` at each value of ``grid`` in turn; collect the points."""
     X_train, y_train, X_valid, y_valid = data
     rows = []
-    for value in grid:
+    for k, value in enumerate(grid):
         epochs_before = model.n_iter_
         model.set_params(feature_l1=float(value)).fit(X_train, y_train)
         norms = _column_norms(model)
@@ -209,6 +232,11 @@ def _walk(model, grid, scorer, data, *, stop_when_empty):
                 scorer(model, X_valid, y_valid),
                 model.n_iter_ - epochs_before,
             )
+        )
+        say(
+            f"value {k + 1}/{len(grid)}, feature_l1={value:.3g}: "
+            f"{int((norms > 0).sum())} columns, hold-out score {rows[-1][3]:.4g}, "
+            f"{rows[-1][4]} epochs"
         )
         if stop_when_empty and not norms.any():
             break

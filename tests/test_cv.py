@@ -590,3 +590,38 @@ def test_image_search_round_trips_and_rejects_bad_shapes(digit_images, tmp_path)
         clf.predict(X.reshape(-1, 1, 4, 16))
     with pytest.raises(InvalidParameterError, match="input_shape"):
         clone(clf).set_params(input_shape=(1, 8)).fit(X, y)
+
+
+def test_verbose_prints_one_line_per_rung_and_nothing_by_default(iris, capsys):
+    X, y = iris
+    search = RegularizedNetClassifierCV(
+        budget=150, min_iter=10, max_iter=30, random_state=0
+    )
+    search.fit(X, y)
+    assert capsys.readouterr().out == ""
+    search.set_params(verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    rungs = [line for line in lines if " rung " in line]
+    assert len(rungs) == search.n_iterations_ == 2
+    assert "rung 1/2: 9 candidates trained to 10 epochs" in rungs[0]
+    assert "4 continue" in rungs[0] and "the best 4 are refitted" in rungs[1]
+    assert len(lines) == 3 and "refitted the best 4 on all 150 rows" in lines[2]
+    search.set_params(verbose=2).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("  candidate " in line for line in lines) == 9 + 4  # per rung
+
+
+def test_regularization_path_verbose(capsys):
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 6)
+    y = (X[:, 0] > 0).astype(int)
+    clf = RegularizedNetClassifier((8,), max_iter=20, random_state=0)
+    path = sk_reg.regularization_path(
+        clf, X, y, values=[1e-3, 1e-1, 10.0], random_state=0, verbose=1
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + len(path.feature_l1) == 4
+    assert lines[0].startswith("[regularization_path] dense fit: 20 epochs")
+    assert "value 3/3, feature_l1=10" in lines[-1]
+    sk_reg.regularization_path(clf, X, y, values=[1e-3], random_state=0)
+    assert capsys.readouterr().out == ""
