@@ -130,6 +130,12 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "min_reported_time": 1,
+    # The execution-times page loads jQuery and DataTables from CDNs; the
+    # site must work offline (tests/test_docs.py checks the built HTML).
+    "write_computation_times": False,
+    # Figures also rendered at twice the resolution, for sharp text on
+    # high-density screens.
+    "image_srcset": ["2x"],
 }
 
 html_theme = "pydata_sphinx_theme"
@@ -139,4 +145,18 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_sidebars = {"quick_start": [], "regularization_study": [], "mlp_differences": []}
+# The left "Section Navigation" sidebar lists a page's sub-pages: only the
+# API reference and the gallery have any, so every other page goes without it
+# (it was an empty column narrowing the tables).
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "quick_start",
+        "user_guide",
+        "mlp_differences",
+        "regularization_study",
+        "scaling",
+        "deploying",
+    )
+}

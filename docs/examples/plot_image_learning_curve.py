@@ -62,6 +62,7 @@ fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
 for name, values in scores.items():
     ax.plot(sizes, values, marker="o", label=name)
 ax.set_xscale("log")
+ax.minorticks_off()
 ax.set_xticks(sizes, [str(n) for n in sizes])
 ax.set_xlabel("training images")
 ax.set_ylabel("test accuracy (2,000 digits)")
