@@ -17,12 +17,12 @@ improvement and restores the best epoch.
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
-from sk_reg import RegularizedNetClassifier
+from sk_reg import RegularizedNetClassifier, RegularizedNetClassifierCV
+from sk_reg.inspection import SearchDisplay, TrainingHistoryDisplay
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
@@ -48,66 +48,26 @@ for model in (long_run, stopped):
 # %%
 # The history has one row per epoch with the training loss (``train_loss``,
 # without the penalties) and the loss on the held-out rows (``valid_loss``).
-history = long_run.net_.history
-epochs = np.array(history[:, "epoch"])
-best = stopped.net_.history[:, "valid_loss"]
-best_epoch = int(np.argmin(best)) + 1
-
-fig, ax = plt.subplots(figsize=(7, 4))
-ax.plot(
-    epochs,
-    history[:, "train_loss"],
-    color="C0",
-    alpha=0.5,
-    label="training loss, run not stopped",
-)
-ax.plot(
-    epochs,
-    history[:, "valid_loss"],
-    color="C1",
-    alpha=0.5,
-    label="validation loss, run not stopped",
-)
-stop_epochs = np.array(stopped.net_.history[:, "epoch"])
-ax.plot(
-    stop_epochs,
-    stopped.net_.history[:, "train_loss"],
-    color="C0",
-    linewidth=3,
-    label="training loss, stopped early",
-)
-ax.plot(
-    stop_epochs,
-    stopped.net_.history[:, "valid_loss"],
-    color="C1",
-    linewidth=3,
-    label="validation loss, stopped early",
-)
-ax.axvline(stop_epochs[-1], color="0.5", linestyle="--", linewidth=1)
-ax.plot(
-    best_epoch,
-    best[best_epoch - 1],
-    marker="*",
-    markersize=14,
-    color="C3",
-    linestyle="none",
-    label=f"restored weights (epoch {best_epoch})",
-)
-ax.set_yscale("log")
-ax.set_xlabel("epoch")
-ax.set_ylabel("cross-entropy")
-ax.legend(fontsize="small")
-ax.grid(alpha=0.3)
-fig.tight_layout()
+# :class:`~sk_reg.inspection.TrainingHistoryDisplay` draws them, and marks
+# the epoch whose weights early stopping restored.
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True, layout="constrained")
+for ax, model, title in [
+    (axes[0], long_run, "run not stopped (100 epochs)"),
+    (axes[1], stopped, "stopped after 10 epochs without improvement"),
+]:
+    display = TrainingHistoryDisplay.from_estimator(model, ax=ax)
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
 plt.show()
 
 # %%
 # Training is deterministic on a CPU with a fixed ``random_state``, so the
-# thick curves lie exactly on the thin ones until early stopping ends
-# training (dashed line). The training loss keeps falling towards zero, while
-# the validation loss reaches its minimum early and then drifts upwards: the
-# network grows over-confident on the images it memorised. Early stopping
-# keeps the weights of the minimum (the star) and saves the remaining epochs.
+# right-hand curves are the first epochs of the left-hand ones. The training
+# loss keeps falling towards zero, while the validation loss reaches its
+# minimum early and then drifts upwards: the network grows over-confident on
+# the images it memorised. Early stopping keeps the weights of the minimum
+# (the vertical line) and saves the remaining epochs.
 #
 # To compare with training that really has no early stopping, fit the same
 # network with ``early_stopping=False`` (it trains on all 400 images until the
@@ -134,3 +94,19 @@ for name, model in [("no early stopping", plain), ("early stopping", stopped)]:
 # so compare both on held-out data (or let a search choose ``early_stopping``
 # by cross-validation) rather than assuming that it helps; its sure gain is
 # the training time it saves.
+
+# %%
+# Letting a search decide
+# -----------------------
+# :class:`~sk_reg.RegularizedNetClassifierCV` trains a curated set of
+# regularization candidates on a held-out fifth of the rows, every one with
+# early stopping, keeps the best third after each rung of epochs, and refits
+# the best four on all rows. :class:`~sk_reg.inspection.SearchDisplay` draws
+# each candidate's hold-out score after each rung it reached; the refitted
+# ones are drawn thick, with their parameters.
+search = RegularizedNetClassifierCV(random_state=0, verbose=1).fit(X_train, y_train)
+fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+SearchDisplay.from_estimator(search, ax=ax)
+ax.grid(alpha=0.3)
+plt.show()
+print(f"search: test accuracy {search.score(X_test, y_test):.3f}")

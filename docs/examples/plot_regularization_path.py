@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sk_reg import RegularizedNetClassifier, regularization_path
+from sk_reg.inspection import RegularizationPathDisplay
 
 X, y = load_breast_cancer(return_X_y=True)
 rng = np.random.RandomState(0)
@@ -42,47 +43,43 @@ print(
 # %%
 # Reading the path
 # ----------------
-# Left: the hold-out accuracy of each point against the number of columns it
-# keeps (the numbers: how many of them are real). Right: the norm of each
-# first-layer column along the path; noise columns (grey) die first.
-n_real = (path.support & real).sum(axis=1)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
-ax1.plot(path.n_features_selected, path.validation_score, "o")
-for n, score, r in zip(
-    path.n_features_selected, path.validation_score, n_real, strict=True
-):
-    ax1.annotate(
-        str(r),
-        (n, score),
-        textcoords="offset points",
-        xytext=(0, 6),
-        ha="center",
-        fontsize=8,
-    )
-ax1.set_xscale("symlog", linthresh=10)
-ax1.set_xlabel("number of selected columns")
-ax1.set_ylabel("hold-out accuracy")
-ax1.set_title("validation score along the path\n(labels: real columns kept)")
-for j in np.flatnonzero(~real):
-    ax2.plot(path.feature_l1, path.feature_norms[:, j], color="0.7", lw=0.8)
-for j in np.flatnonzero(real):
-    ax2.plot(path.feature_l1, path.feature_norms[:, j], color="C3", lw=1)
-ax2.set_xscale("log")
-ax2.set_xlabel("feature_l1")
-ax2.set_ylabel("||W1[:, j]||")
-ax2.set_title("column norms (red: real, grey: noise)")
+# We mark the best hold-out score, and among equally good points the one with
+# the fewest columns (but at least one).
+# :class:`~sk_reg.inspection.RegularizationPathDisplay` draws the number of
+# columns kept and the hold-out accuracy against ``feature_l1`` (top), and the
+# norm of each first-layer column (bottom), where we colour the real columns.
+score = np.where(path.n_features_selected > 0, path.validation_score, -np.inf)
+candidates = np.flatnonzero(score == score.max())
+best = candidates[np.argmin(path.n_features_selected[candidates])]
+display = RegularizationPathDisplay.from_path(path, chosen=best, show_norms=True)
+for j in range(X.shape[1]):
+    line = display.lines_[f"column {j}"]
+    line.set_color("C3" if real[j] else "0.75")
+    line.set_zorder(3 if real[j] else 2)
+display.ax_.set_title("columns kept and hold-out accuracy (noise columns grey below)")
+display.figure_.set_size_inches(8, 7)
+display.figure_.set_layout_engine("constrained")
 plt.show()
+
+# %%
+# How many of the kept columns are real, point by point: the noise columns die
+# first.
+n_real = (path.support & real).sum(axis=1)
+for value, n, r, acc in zip(
+    path.feature_l1,
+    path.n_features_selected,
+    n_real,
+    path.validation_score,
+    strict=True,
+):
+    print(f"feature_l1={value:8.4f}: {n:3d} columns ({r:2d} real), hold-out {acc:.3f}")
 
 # %%
 # Choosing a point and refitting
 # ------------------------------
-# Take the best hold-out score, and among equally good points the one with the
-# fewest columns. Its weights are shrunk by the penalty, so refit a model
+# The marked point's weights are shrunk by the penalty, so refit a model
 # without ``feature_l1`` on the selected columns and measure it on the test
 # part, which the path never saw.
-score = np.where(path.n_features_selected > 0, path.validation_score, -np.inf)
-candidates = np.flatnonzero(score == score.max())
-best = candidates[np.argmin(path.n_features_selected[candidates])]
 support = path.support[best]
 print(
     f"selected columns: {np.flatnonzero(support).tolist()} "
