@@ -261,7 +261,24 @@ class _HoldoutSplit:
             stratify=labels,
             random_state=self.seed,
         )
-        return dataset.subset(idx_train), dataset.subset(idx_valid)
+        parts = dataset.subset(idx_train), dataset.subset(idx_valid)
+        for part, name in zip(parts, ("training", "validation"), strict=True):
+            self._check_weighted(part, name, n)
+        return parts
+
+    def _check_weighted(self, part, name, n):
+        """A side of the split whose rows all weigh 0 leaves nothing to train
+        on, or to score (its loss would be 0 / 0)."""
+        if part.sw is None or bool((part.rows(part.indices)[2] > 0).any()):
+            return
+        raise ValueError(
+            f"The {name} rows of the early-stopping split (validation_fraction="
+            f"{self.fraction}: {len(part)} of {n} rows) all have sample_weight 0, "
+            f"so there is nothing to {'train on' if name == 'training' else 'score'}. "
+            "Give some of them a positive weight, change validation_fraction or "
+            "random_state, pass X_val, y_val (with sample_weight_val), or set "
+            "early_stopping=False."
+        )
 
     def _stratifiable(self, labels, n):
         """``labels`` if a stratified split of them exists, else None (warns)."""

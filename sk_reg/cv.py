@@ -320,12 +320,27 @@ class _NetCV(BaseEstimator):
             np.arange(n), test_size=n_val, random_state=seed, stratify=stratify
         )
 
+    def _check_holdout_weights(self, sample_weight, train, val):
+        """Both sides of the search's split need a row of positive weight."""
+        if sample_weight is None:
+            return
+        for rows, name in ((train, "training"), (val, "hold-out")):
+            if not np.any(sample_weight[rows] > 0):
+                raise ValueError(
+                    f"The search's {name} rows (validation_fraction="
+                    f"{self.validation_fraction}: {len(rows)} of "
+                    f"{len(sample_weight)} rows) all have sample_weight 0, so the "
+                    "candidates cannot be compared. Give some of them a positive "
+                    "weight, or change validation_fraction or random_state."
+                )
+
     def _stratify(self, y):
         return None
 
     def _search(self, X, y, sample_weight, seed):
         """Successive halving on a hold-out; fills ``cv_results_`` and friends."""
         train, val = self._holdout(X, y, seed)
+        self._check_holdout_weights(sample_weight, train, val)
         candidates = self._candidate_list()
         min_iter, max_iter = self._epochs()
         schedule = halving_schedule(

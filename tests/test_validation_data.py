@@ -9,7 +9,11 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg import (
+    RegularizedNetClassifier,
+    RegularizedNetClassifierCV,
+    RegularizedNetRegressor,
+)
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +146,39 @@ def test_validation_rows_need_early_stopping_and_leave_the_model_untouched(iris)
     with pytest.raises(ValueError, match="early_stopping=False"):
         clf.fit(X, y, X_val=X_val, y_val=y_val)
     np.testing.assert_array_equal(clf.predict_proba(X_val), before)
+
+
+@pytest.mark.parametrize("Est", [RegularizedNetClassifier, RegularizedNetRegressor])
+def test_a_weightless_validation_split_is_named(Est):
+    # It used to surface as "Training diverged at epoch 1 (valid_loss is nan)
+    # ... lower learning_rate_init": the hold-out's loss was 0 / 0.
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] > 0).astype(int) if Est is RegularizedNetClassifier else X[:, 0]
+    est = Est(early_stopping=True, max_iter=3, random_state=0)
+    hits = 0
+    for _ in range(20):  # random weights; some draws leave the hold-out weightless
+        sample_weight = np.zeros(40)
+        sample_weight[rng.choice(40, 6, replace=False)] = 1.0
+        try:
+            est.fit(X, y, sample_weight=sample_weight)
+        except ValueError as exc:
+            assert "validation rows of the early-stopping split" in str(exc)
+            assert "all have sample_weight 0" in str(exc)
+            hits += 1
+    assert hits > 0
+
+
+def test_a_search_with_a_weightless_hold_out_is_named():
+    from sk_reg.estimators import _draw_seed
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] > 0).astype(int)
+    search = RegularizedNetClassifierCV([{}], max_iter=2, random_state=4)
+    search._multilabel = False  # as fit sets it before splitting
+    train, _ = search._holdout(X, y, _draw_seed(4))
+    sample_weight = np.zeros(40)
+    sample_weight[train[:6]] = 1.0  # every weighted row trains, none is held out
+    with pytest.raises(ValueError, match="hold-out rows .* all have sample_weight 0"):
+        search.fit(X, y, sample_weight=sample_weight)
