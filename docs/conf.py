@@ -140,10 +140,17 @@ sphinx_gallery_conf = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sk_reg {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["sk_reg.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    # The study page's result tables need the width of the right-hand
+    # "On this page" column (its sections are in the top of the page).
+    "secondary_sidebar_items": {
+        "**": ["page-toc", "sourcelink"],
+        "regularization_study": [],
+    },
 }
 # The left "Section Navigation" sidebar lists a page's sub-pages: only the
 # API reference and the gallery have any, so every other page goes without it
