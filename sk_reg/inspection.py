@@ -32,7 +32,7 @@ def _pyplot():
     except ImportError as exc:
         raise ImportError(
             "sk_reg.inspection draws with matplotlib, which is not installed: "
-            "pip install matplotlib."
+            "pip install matplotlib (or the sk_reg[plot] extra)."
         ) from exc
     return plt
 
