@@ -364,6 +364,7 @@ def report(args):
         if not args.design:
             _write_csv(RESULTS / f"images_{data}.csv", header, rows)
             _plot(table, data)
+    lines += _comparisons(records, args.design)
     # The issue's own protocol: the first 2,000 test images, n = 1,000.
     table = summary(records, "fashion", key="accuracy_2000")
     if table and not args.design:
@@ -373,6 +374,64 @@ def report(args):
     print(text)
     if not args.design:
         (RESULTS / "images.md").write_text(text.lstrip() + "\n")
+
+
+#: Paired comparisons beyond "each row against ``convnet``": the learning-rate
+#: pairs, and the search against the best fixed configuration at each size.
+PAIRS = (
+    ("defaults+flip+shift", "defaults"),
+    ("constant+flip+shift", "constant"),
+    ("constant", "convnet"),
+    ("defaults", "convnet"),
+)
+#: The fixed configurations the search is compared with (one fit each).
+FIXED = ("convnet", *AUGMENT_ROWS, "best")
+
+
+def paired(records, data, n, a, b, key="accuracy"):
+    """Row ``a`` minus row ``b`` on the seeds both have: (mean, std, wins, k)."""
+    by = {}
+    for r in records:
+        if r["data"] == data and r["n"] == n and r["row"] in (a, b):
+            by.setdefault(r["seed"], {})[r["row"]] = r[key]
+    diff = np.array([v[a] - v[b] for v in by.values() if len(v) == 2])
+    if not len(diff):
+        return None
+    std = diff.std(ddof=1) if len(diff) > 1 else np.nan
+    return diff.mean(), std, int((diff >= 0).sum()), len(diff)
+
+
+def _comparisons(records, design):
+    """Header, rows: the PAIRS, and ``cv`` against the best fixed row per size."""
+    rows = []
+    for data in ("fashion", "mnist"):
+        table = summary(records, data)
+        pairs = [(a, b, n) for a, b in PAIRS for n in table.get(a, {})]
+        for n in sorted(table.get("cv", {})):
+            fixed = [r for r in FIXED if n in table.get(r, {})]
+            best = max(fixed, key=lambda r: table[r][n].mean)
+            pairs.append(("cv", best, n))
+        for a, b, n in pairs:
+            d = paired(records, data, n, a, b)
+            if d is not None:
+                rows.append(
+                    [
+                        data,
+                        str(n),
+                        f"{a} - {b}",
+                        f"{d[0]:+.4f} ± {d[1]:.4f}",
+                        f"{d[2]}/{d[3]}",
+                    ]
+                )
+    header = ["data", "n", "comparison", "mean paired difference ± std", "seeds ≥ 0"]
+    if rows and not design:
+        _write_csv(RESULTS / "images_pairs.csv", header, rows)
+    return [
+        "\n### Paired comparisons (test accuracy)\n",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
 
 
 def _write_csv(path, header, rows):
@@ -521,6 +580,7 @@ def smoke():
     table = summary(records, "fashion")
     assert abs(table["flip"][100].diff) < 1e-12  # paired difference from itself
     assert table["flip"][100].wins == 2 and _wide_table(table)[0][1] == "n=100"
+    assert paired(records, "fashion", 200, "flip", "convnet")[2:] == (2, 2)
     print("smoke report: ok")
 
 
