@@ -49,6 +49,12 @@ def can_step(optimizer):
     return True
 
 
+def _decoupled(optimizer, group):
+    """Whether the group's weight decay is AdamW's. Before torch 2.7 AdamW's
+    groups have no ``decoupled_weight_decay`` key: the class says it."""
+    return group.get("decoupled_weight_decay", type(optimizer) is torch.optim.AdamW)
+
+
 @torch.no_grad()
 def step(optimizer):
     """One Adam/AdamW update of the parameters that have a gradient.
@@ -73,9 +79,7 @@ def step(optimizer):
         beta1, beta2 = group["betas"]
         torch._foreach_add_(steps, 1)
         kernel = (
-            torch._fused_adamw_
-            if group.get("decoupled_weight_decay")
-            else torch._fused_adam_
+            torch._fused_adamw_ if _decoupled(optimizer, group) else torch._fused_adam_
         )
         kernel(
             params,

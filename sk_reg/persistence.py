@@ -67,14 +67,18 @@ _FROM_MEMBERS = ("estimators_", "best_estimator_", "classes_", "_multilabel")
 
 
 def _public_classes(module, accept):
+    # torch.optim has no __all__ before torch 2.5: its public names then.
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [name for name in vars(module) if not name.startswith("_")]
     return {
         name: obj
-        for name in module.__all__
+        for name in names
         if isinstance(obj := getattr(module, name), type) and accept(obj)
     }
 
 
-# Whitelists, built from our own modules' __all__ (never from file content).
+# Whitelists, built from modules' public names (never from file content).
 _BUILDERS = _public_classes(
     _modules_mod, lambda c: issubclass(c, BaseEstimator) and hasattr(c, "build")
 )

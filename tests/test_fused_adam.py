@@ -65,3 +65,35 @@ def test_unusual_optimizers_take_the_regular_step():
     assert not _fused_adam.can_step(torch.optim.Adam([p], fused=True))  # no state yet
     assert not _fused_adam.can_step(torch.optim.Adam([p], foreach=True))
     assert not _fused_adam.can_step(torch.optim.SGD([p], lr=0.1))
+
+
+def test_adamw_without_the_decoupled_key_steps_as_adamw():
+    # torch 2.5 and 2.6: AdamW's groups have no "decoupled_weight_decay" key,
+    # and the step must still be AdamW's (it used to take Adam's kernel).
+    (ref, ref_opt), (got, got_opt) = _pair(torch.optim.AdamW, weight_decay=0.1)
+    for group in got_opt.param_groups:
+        del group["decoupled_weight_decay"]
+    for params in (ref, got):
+        for p in params:
+            p.grad = torch.full_like(p, 0.5)
+    ref_opt.step()
+    _fused_adam.step(got_opt)
+    for a, b in zip(ref, got, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_optimizer_whitelist_without_dunder_all(monkeypatch):
+    # torch.optim has no __all__ before torch 2.5; sk_reg must still import
+    # and name the same optimizers.
+    import types
+
+    from sk_reg import persistence
+
+    bare = types.ModuleType("optim")
+    for name in torch.optim.__all__:
+        setattr(bare, name, getattr(torch.optim, name))
+    bare._private = torch.optim.SGD
+    accept = lambda c: issubclass(c, torch.optim.Optimizer)  # noqa: E731
+    assert persistence._public_classes(bare, accept) == persistence._public_classes(
+        torch.optim, accept
+    )
