@@ -119,11 +119,22 @@ default="relu"
         ``random_state``); False visits them in their order every epoch.""",
     "learning_rate_init": """learning_rate_init : float, default=1e-3
         Learning rate of the optimizer.""",
-    "learning_rate": """learning_rate : {"auto", "constant", "cosine"}, default="auto"
-        Learning-rate schedule over the ``max_iter`` epochs of a ``fit`` call:
+    "learning_rate": """learning_rate : {"auto", "constant", "cosine", "invscaling", \
+"adaptive"}, default="auto"
+        Learning-rate schedule over the ``max_iter`` epochs of a ``fit`` call,
+        for every optimizer (MLP%(kind)s uses ``"invscaling"`` and
+        ``"adaptive"`` with ``solver="sgd"`` only):
 
         - ``"constant"``: ``learning_rate_init`` throughout (MLP%(kind)s's
           default).
+        - ``"invscaling"`` (MLP%(kind)s's): each epoch trains at
+          ``learning_rate_init / (t + 1) ** power_t``, ``t`` being the number
+          of training rows seen before it (``t_``), so a warm-started ``fit``
+          and ``partial_fit`` carry on the decay.
+        - ``"adaptive"`` (MLP%(kind)s's): ``learning_rate_init`` until the
+          stopping rule fires (``n_iter_no_change`` epochs without
+          improvement by ``tol``), then divided by 5 instead of stopping, each
+          time, until it is at most 1e-6. ``partial_fit`` keeps the rate.
         - ``"cosine"``: epoch ``k`` (from 0) trains at
           ``learning_rate_init * (1 + cos(pi * k / max_iter)) / 2``, decaying
           towards zero at ``max_iter`` (early stopping or the plateau rule may
@@ -139,6 +150,9 @@ default="relu"
         flips and shifts gained about a point with it and lost two at a
         constant rate (:doc:`regularization study </regularization_study>`,
         "Images").""",
+    "power_t": """power_t : float, default=0.5
+        The exponent of the ``"invscaling"`` schedule (MLP%(kind)s's); unused
+        by the other schedules.""",
     "optimizer": """optimizer : {"adam", "sgd", "adamw"} or torch optimizer class, \
 default="adam"
         The optimizer. ``"sgd"`` uses Nesterov momentum 0.9 (as MLP%(kind)s;

@@ -314,11 +314,14 @@ class _RegularizedNet(NeuralNet):
     """skorch net with sample weights, l1/l2, augmentation and a fast data path.
 
     The learning rate of epoch ``k`` of a training call of ``E`` epochs is
-    ``lr`` for ``lr_schedule="constant"`` and
-    ``lr * (1 + cos(pi * k / E)) / 2`` for ``"cosine"``; it is written into the
-    optimizer's parameter groups when the call begins (so a warm-started
-    optimizer state does not bring back an old rate) and, for the cosine, at
-    the start of every epoch.
+    ``lr`` for ``lr_schedule="constant"``,
+    ``lr * (1 + cos(pi * k / E)) / 2`` for ``"cosine"`` and
+    ``lr / (t + 1) ** power_t`` for ``"invscaling"`` (``t``: training rows seen
+    before the epoch, over every call); it is written into the optimizer's
+    parameter groups when the call begins (so a warm-started optimizer state
+    does not bring back an old rate) and, for those two, at the start of every
+    epoch. ``"adaptive"`` starts at ``lr`` and is divided by the stopping rule
+    (:class:`_StoppingRule`).
 
     The per-batch objective is
     ``sum_i w_i * loss_i / sum_i w_i + 0.5 * l2 * sum ||W||^2 / sum_i w_i``,
@@ -351,6 +354,7 @@ class _RegularizedNet(NeuralNet):
         predict_batch_size=8192,
         incremental=False,
         lr_schedule="constant",
+        power_t=0.5,
         **kwargs,
     ):
         self.l1 = l1
@@ -364,6 +368,7 @@ class _RegularizedNet(NeuralNet):
         self.predict_batch_size = predict_batch_size
         self.incremental = incremental
         self.lr_schedule = lr_schedule
+        self.power_t = power_t
         super().__init__(module, *args, **kwargs)
 
     @property
@@ -434,14 +439,19 @@ class _RegularizedNet(NeuralNet):
             group["lr"] = lr
 
     def epoch_lr(self, epoch: int) -> float:
-        """The learning rate of epoch ``epoch`` (from 0) of this training call."""
-        if self.lr_schedule == "constant":
-            return self.lr
-        return self.lr * (1 + math.cos(math.pi * epoch / self._call_epochs)) / 2
+        """The learning rate of epoch ``epoch`` (from 0) of this training call,
+        for the schedules that fix it in advance (not ``"adaptive"``)."""
+        if self.lr_schedule == "cosine":
+            return self.lr * (1 + math.cos(math.pi * epoch / self._call_epochs)) / 2
+        if self.lr_schedule == "invscaling":
+            # MLP's t: the training rows seen before this epoch, in every call.
+            seen = sum(row.get("train_rows", 0) for row in self.history)
+            return self.lr / (seen + 1) ** self.power_t
+        return self.lr
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
-        if self.lr_schedule != "constant":
+        if self.lr_schedule in ("cosine", "invscaling"):
             self._set_lr(self.epoch_lr(self._epochs_done))
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
         self._direct_step = False
@@ -750,7 +760,8 @@ class _StoppingRule(Callback):
     ``score < best_score + tol``, while *any* improvement (or a tie) makes an
     epoch the best one, whose weights are restored when training ends. Training stops
     once the count of consecutive epochs without improvement exceeds
-    ``n_iter_no_change`` (``np.inf``: never).
+    ``n_iter_no_change`` (``np.inf``: never); under the ``"adaptive"`` rate
+    it first divides the rate by 5, each time, until it is at most 1e-6.
 
     The validation score of an epoch is ``valid_score`` in the history when
     the net computed it (the estimator's default score); ``scoring="loss"``
@@ -808,7 +819,16 @@ class _StoppingRule(Callback):
             self.best_objective_ = min(self.best_objective_, objective)
         self.no_improvement_count_ = 0 if improved else self.no_improvement_count_ + 1
         if self.no_improvement_count_ > self.n_iter_no_change:
+            self._no_improvement(net)
+
+    def _no_improvement(self, net):
+        """Stop, or (MLP's ``"adaptive"``) divide the rate by 5 and go on
+        until it is at most 1e-6."""
+        lr = net.optimizer_.param_groups[0]["lr"]
+        if net.lr_schedule != "adaptive" or lr <= 1e-6:
             raise _StopTraining
+        net._set_lr(lr / 5)
+        self.no_improvement_count_ = 0
 
     def on_train_end(self, net, **kwargs):
         if self.early_stopping and self.best_state_ is not None:

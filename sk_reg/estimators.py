@@ -243,7 +243,10 @@ class _BaseRegularizedNet(BaseEstimator):
         ],
         "shuffle": ["boolean"],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions({"auto", "constant", "cosine"})],
+        "learning_rate": [
+            StrOptions({"auto", "constant", "cosine", "invscaling", "adaptive"})
+        ],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "optimizer_kwargs": [dict, None],
         "warm_start": ["boolean"],
@@ -261,7 +264,7 @@ class _BaseRegularizedNet(BaseEstimator):
     #: Parameters added after models were first saved, with the value that
     #: reproduces those (sk_reg._state.with_added_params): the constant rate
     #: they trained with.
-    _added_params = {"learning_rate": "constant"}
+    _added_params = {"learning_rate": "constant", "power_t": 0.5}
 
     # -- parameter handling ----------------------------------------------
     def _validated_settings(self):
@@ -280,11 +283,14 @@ class _BaseRegularizedNet(BaseEstimator):
         self._check_optimizer_kwargs()
         self._check_prox_optimizer()
         _check_callbacks(self.callbacks)
-        if self.learning_rate == "cosine" and self._schedules_in_callbacks():
+        if self.learning_rate not in ("auto", "constant") and (
+            self._schedules_in_callbacks()
+        ):
             raise InvalidParameterError(
-                "The 'learning_rate' parameter is 'cosine' but the callbacks hold a "
-                "skorch LRScheduler too; both would set the learning rate. Use "
-                "learning_rate='constant' (or 'auto') with your own scheduler."
+                f"The 'learning_rate' parameter is {self.learning_rate!r} but the "
+                "callbacks hold a skorch LRScheduler too; both would set the "
+                "learning rate. Use learning_rate='constant' (or 'auto') with your "
+                "own scheduler."
             )
         self._check_task_params()
         check_input_shape_param(self.input_shape)
@@ -508,13 +514,14 @@ class _BaseRegularizedNet(BaseEstimator):
             shuffle_seed=seed if self.shuffle else None,
             incremental=incremental,
             lr_schedule=schedule,
+            power_t=self.power_t,
         )
         return net.initialize()
 
     def _lr_schedule(self, incremental):
         """The schedule ``learning_rate`` names for this call (see its doc)."""
-        if incremental:
-            return "constant"
+        if incremental:  # partial_fit: invscaling goes on, the others are flat
+            return "invscaling" if self.learning_rate == "invscaling" else "constant"
         if self.learning_rate != "auto":
             return self.learning_rate
         cosine = is_convnet(self.module) and not self._schedules_in_callbacks()
@@ -562,10 +569,10 @@ class _BaseRegularizedNet(BaseEstimator):
 
         callbacks = []
         if not incremental:
-            # A decaying rate sets the length of training: no plateau rule.
+            # The cosine decay sets the length of training: no plateau rule.
             patience = (
                 np.inf
-                if schedule != "constant" and not early_stopping
+                if schedule == "cosine" and not early_stopping
                 else self.n_iter_no_change
             )
             callbacks.append(
@@ -875,7 +882,7 @@ class _BaseRegularizedNet(BaseEstimator):
             "max_iter" not in quiet
             and not incremental
             and epochs_run >= self.max_iter
-            and net.lr_schedule == "constant"  # a decay ends at max_iter by design
+            and net.lr_schedule != "cosine"  # the decay ends at max_iter by design
         ):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
@@ -1054,6 +1061,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
     %(learning_rate)s
 
+    %(power_t)s
+
     %(optimizer)s
 
     %(optimizer_kwargs)s
@@ -1142,6 +1151,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         shuffle=True,
         learning_rate_init=1e-3,
         learning_rate="auto",
+        power_t=0.5,
         optimizer="adam",
         optimizer_kwargs=None,
         class_weight=None,
@@ -1172,6 +1182,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
+        self.power_t = power_t
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.class_weight = class_weight
@@ -1566,6 +1577,8 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     %(learning_rate)s
 
+    %(power_t)s
+
     %(optimizer)s
 
     %(optimizer_kwargs)s
@@ -1646,6 +1659,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         shuffle=True,
         learning_rate_init=1e-3,
         learning_rate="auto",
+        power_t=0.5,
         optimizer="adam",
         optimizer_kwargs=None,
         warm_start=False,
@@ -1676,6 +1690,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
+        self.power_t = power_t
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.warm_start = warm_start

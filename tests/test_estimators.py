@@ -705,6 +705,52 @@ def test_warm_start_restarts_the_decay_and_partial_fit_keeps_the_rate(clf_data):
     assert _epoch_lrs(inc) == [1e-2] * 3
 
 
+def test_invscaling_decays_with_the_rows_seen_in_fit_and_partial_fit(clf_data):
+    X, y = clf_data
+    params = dict(**{**FAST, "max_iter": 3}, learning_rate="invscaling", power_t=0.4)
+    est = _fit_quiet(RegularizedNetClassifier(**params, n_iter_no_change=np.inf), X, y)
+    n = len(X)
+    expected = [1e-2 / (k * n + 1) ** 0.4 for k in range(3)]
+    assert _epoch_lrs(est) == pytest.approx(expected)
+    inc = RegularizedNetClassifier(**params)
+    for _ in range(3):
+        inc.partial_fit(X, y, classes=np.unique(y))
+    assert _epoch_lrs(inc) == pytest.approx(expected)
+    # a larger power_t decays faster
+    steep = _fit_quiet(
+        RegularizedNetClassifier(**{**params, "power_t": 0.8}, n_iter_no_change=np.inf),
+        X,
+        y,
+    )
+    assert _epoch_lrs(steep)[-1] < _epoch_lrs(est)[-1]
+
+
+def test_adaptive_divides_the_rate_where_the_constant_rate_stops(clf_data):
+    X, y = clf_data
+    params = dict(**{**FAST, "max_iter": 60}, tol=10.0, n_iter_no_change=2)
+    constant = _fit_quiet(RegularizedNetClassifier(**params), X, y)
+    adaptive = _fit_quiet(
+        RegularizedNetClassifier(**params, learning_rate="adaptive"), X, y
+    )
+    # only the first epoch improves by tol: the constant rate stops 3 epochs
+    # later, the adaptive one is divided by 5 there and every 3 epochs after,
+    # until it is <= 1e-6
+    assert constant.n_iter_ == 4
+    lrs = _epoch_lrs(adaptive)
+    expected = [1e-2 / 5 ** max(0, (k - 1) // 3) for k in range(len(lrs))]
+    assert lrs == pytest.approx(expected)
+    assert lrs[-1] <= 1e-6 < lrs[-4] and adaptive.n_iter_ == len(lrs) == 22
+    # early stopping's validation plateau divides the rate too
+    held = _fit_quiet(
+        RegularizedNetClassifier(
+            **params, learning_rate="adaptive", early_stopping=True
+        ),
+        X,
+        y,
+    )
+    assert len(set(_epoch_lrs(held))) > 1
+
+
 def _fit_quiet(est, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

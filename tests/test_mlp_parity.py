@@ -27,6 +27,7 @@ from sklearn.datasets import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import roc_auc_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import MinMaxScaler, scale
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
@@ -192,9 +193,34 @@ def test_lbfgs_regression():
             assert reg.score(X_REG, Y_REG) > 0.98
 
 
-def test_learning_rate_warmstart():
-    # (MLP checks its invscaling schedule.) warm_start carries the optimizer
-    # state over: a second 1-epoch fit continues Adam's step count.
+@pytest.mark.parametrize("learning_rate", ["invscaling", "constant"])
+def test_learning_rate_warmstart(learning_rate):
+    # MLP's own: warm starts carry the invscaling decay on (t_ counts every
+    # row seen), a constant rate stays. MLP reads the rate its optimizer would
+    # use next; here each epoch's rate is in the history.
+    X, y = [[3, 2], [1, 6], [5, 6], [-2, -4]], [1, 1, 1, 0]
+    clf = RegularizedNetClassifier(
+        optimizer="sgd",
+        hidden_layer_sizes=4,
+        learning_rate=learning_rate,
+        max_iter=1,
+        power_t=0.25,
+        warm_start=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            clf.fit(X, y)
+    rates = clf.net_.history[:, "lr"]
+    if learning_rate == "constant":
+        assert rates == [clf.learning_rate_init] * 3
+    else:
+        assert clf.t_ == 12
+        assert rates == [clf.learning_rate_init / pow(t + 1, 0.25) for t in (0, 4, 8)]
+
+
+def test_warm_start_carries_the_optimizer_state():
+    # A second 1-epoch fit continues Adam's step count.
     X, y = [[3, 2], [1, 6], [5, 6], [-2, -4]], [1, 1, 1, 0]
     clf = RegularizedNetClassifier(hidden_layer_sizes=4, max_iter=1, warm_start=True)
     clf.fit(X, y)
@@ -203,6 +229,22 @@ def test_learning_rate_warmstart():
     assert [s["step"].item() for s in clf.net_.optimizer_.state.values()] == [
         2 * s for s in steps
     ]
+
+
+def test_adaptive_learning_rate():
+    # MLP's own: with a tol no epoch can meet, the adaptive rate is divided
+    # by 5 at every plateau until it is below 1e-6, and training then stops.
+    X, y = [[3, 2], [1, 6]], [1, 0]
+    params = dict(tol=0.5, max_iter=3000, learning_rate="adaptive")
+    clf = RegularizedNetClassifier(optimizer="sgd", **params).fit(X, y)
+    assert clf.max_iter > clf.n_iter_
+    assert 1e-6 > clf.net_.history[-1, "lr"]
+    # The same epochs and divisions as MLP (n_iter_no_change + 1 per rate).
+    mlp = MLPClassifier(solver="sgd", **params).fit(X, y)
+    assert clf.n_iter_ == mlp.n_iter_ == 6 * 11 + 1
+    assert sorted(set(clf.net_.history[:, "lr"])) == pytest.approx(
+        [1e-3 / 5**k for k in range(5, -1, -1)]
+    )
 
 
 def test_multilabel_classification():
@@ -791,8 +833,7 @@ def test_ties_in_the_validation_score_go_to_the_later_epoch():
 
 
 def test_learning_rate_schedule_through_callbacks():
-    # MLP's learning_rate="adaptive" has no parameter here: a skorch scheduler
-    # in callbacks does the job.
+    # Any other schedule: a skorch scheduler in callbacks.
     from skorch.callbacks import LRScheduler
 
     clf = RegularizedNetClassifier(

@@ -512,7 +512,8 @@ INVALID = {
     "max_iter": [0, -5, 2.5, "200", None],
     "batch_size": [0, -1, 1.5, "big", None],
     "learning_rate_init": [0.0, -1e-3, np.inf, np.nan, "0.01", None],
-    "learning_rate": ["invscaling", "Cosine", 0.01, None],
+    "learning_rate": ["step", "Cosine", 0.01, None],
+    "power_t": [-0.5, "0.5", None, np.nan],
     "optimizer": [
         "lbfgs",
         "Adam",
