@@ -385,6 +385,11 @@ def test_class_weights_hold_under_mixup():
         check_class_weight_classifiers(
             augment, RegularizedNetClassifier(augment=augment, random_state=0)
         )
+    # CutMix mixes targets by area: each part carries its own row's weight.
+    cnn = RegularizedNetClassifier(
+        module="cnn", input_shape=(1, 1, -1), augment="cutmix", random_state=0
+    )
+    check_class_weight_classifiers("cutmix", cnn)
 
 
 @pytest.mark.parametrize(
