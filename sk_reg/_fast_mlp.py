@@ -19,10 +19,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._compat import activation_backward, module_hooked
 from ._sparse import CSRLinear, is_csr
 from .modules import Dropout
 
-_threshold_backward = torch.ops.aten.threshold_backward.default
+_threshold_backward = activation_backward("threshold")
 
 
 def _relu_backward(grad, out):
@@ -32,20 +33,18 @@ def _relu_backward(grad, out):
 # Layer type -> (forward, backward from the grad and the forward's output).
 _ACTIVATIONS = {
     nn.ReLU: (torch.relu, _relu_backward),
-    nn.Tanh: (torch.tanh, torch.ops.aten.tanh_backward.default),
-    nn.Sigmoid: (torch.sigmoid, torch.ops.aten.sigmoid_backward.default),
+    nn.Tanh: (torch.tanh, activation_backward("tanh")),
+    nn.Sigmoid: (torch.sigmoid, activation_backward("sigmoid")),
     nn.Identity: (None, None),
 }
 _LINEAR, _ACTIVATION, _DROPOUT = range(3)
 
 
-def _has_hooks(layer):
-    return bool(
-        layer._forward_hooks
-        or layer._forward_pre_hooks
-        or layer._backward_hooks
-        or getattr(layer, "_backward_pre_hooks", None)
-    )
+#: Whether this torch has every backward op the hand-written step needs.
+_HAS_BACKWARDS = None not in (
+    _threshold_backward,
+    *(backward for forward, backward in _ACTIVATIONS.values() if forward),
+)
 
 
 def mlp_plan(module):
@@ -56,14 +55,16 @@ def mlp_plan(module):
     sk_reg ``Dropout`` layers (exact types: a subclass may change the maths),
     without hooks, every parameter trainable.
     """
-    if type(module) is not nn.Sequential or _has_hooks(module) or not len(module):
+    if not _HAS_BACKWARDS or type(module) is not nn.Sequential:
+        return None
+    if module_hooked(module) or not len(module):
         return None
     if not all(p.requires_grad for p in module.parameters()):
         return None
     steps = []
     for layer in module:
         kind = type(layer)
-        if _has_hooks(layer):
+        if module_hooked(layer):
             return None
         if kind in (nn.Linear, CSRLinear) and layer.bias is not None:
             steps.append((_LINEAR, layer))

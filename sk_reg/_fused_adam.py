@@ -11,18 +11,10 @@ anything unusual goes through ``optimizer.step()``.
 from __future__ import annotations
 
 import torch
-from torch.optim import optimizer as _optimizer_module
+
+from ._compat import foreach, fused_adam_kernel, optimizer_hooked
 
 _FUSED = {torch.optim.Adam, torch.optim.AdamW}
-
-
-def _hooked(optimizer):
-    return bool(
-        optimizer._optimizer_step_pre_hooks
-        or optimizer._optimizer_step_post_hooks
-        or _optimizer_module._global_optimizer_pre_hooks
-        or _optimizer_module._global_optimizer_post_hooks
-    )
 
 
 def _plain_group(group):
@@ -36,11 +28,12 @@ def _plain_group(group):
 
 def can_step(optimizer):
     """Whether :func:`step` applies: fused Adam/AdamW on the CPU, past its
-    first step (state exists for every parameter), no hooks."""
-    if type(optimizer) not in _FUSED or _hooked(optimizer):
+    first step (state exists for every parameter), no hooks, and this torch
+    has the kernel."""
+    if type(optimizer) not in _FUSED or optimizer_hooked(optimizer):
         return False
     for group in optimizer.param_groups:
-        if not _plain_group(group):
+        if not _plain_group(group) or not _kernel(optimizer, group):
             return False
         for p in group["params"]:
             state = optimizer.state.get(p)
@@ -49,10 +42,12 @@ def can_step(optimizer):
     return True
 
 
-def _decoupled(optimizer, group):
-    """Whether the group's weight decay is AdamW's. Before torch 2.7 AdamW's
-    groups have no ``decoupled_weight_decay`` key: the class says it."""
-    return group.get("decoupled_weight_decay", type(optimizer) is torch.optim.AdamW)
+def _kernel(optimizer, group):
+    """The group's fused kernel: AdamW's when its weight decay is decoupled
+    (before torch 2.7 AdamW's groups have no ``decoupled_weight_decay`` key:
+    the class says it), or None where this torch has none."""
+    default = type(optimizer) is torch.optim.AdamW
+    return fused_adam_kernel(group.get("decoupled_weight_decay", default))
 
 
 @torch.no_grad()
@@ -77,11 +72,8 @@ def step(optimizer):
         if not params:
             continue
         beta1, beta2 = group["betas"]
-        torch._foreach_add_(steps, 1)
-        kernel = (
-            torch._fused_adamw_ if _decoupled(optimizer, group) else torch._fused_adam_
-        )
-        kernel(
+        foreach("add_", steps, 1)
+        _kernel(optimizer, group)(
             params,
             grads,
             avgs,

@@ -59,6 +59,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.metaestimators import _BaseComposition
 from torch.nn import functional as F
 
+from ._compat import sample_beta
 from ._rng import generator
 from ._sparse import csr_rows, csr_with_values, is_csr, scale_rows
 
@@ -193,13 +194,9 @@ def _standard_normal(like):
 def _draw_pairs(X: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample ``lam ~ Beta(alpha, alpha)`` and a random partner for each row."""
     n = X.shape[0]
-    concentration = torch.full((n, 2), float(alpha), dtype=X.dtype, device=X.device)
     rng = generator(X.device)
-    # Beta(alpha, alpha) is the first coordinate of a Dirichlet; this is what
-    # Beta.sample draws (torch.distributions takes no generator, its sampler
-    # does), minus its argument checks (half its cost).
-    lam = torch._sample_dirichlet(concentration, generator=rng)
-    return lam[:, 0], torch.randperm(n, device=X.device, generator=rng)
+    lam = sample_beta(alpha, n, dtype=X.dtype, device=X.device, generator=rng)
+    return lam, torch.randperm(n, device=X.device, generator=rng)
 
 
 def _mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:

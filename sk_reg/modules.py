@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from torch import nn
 from torch.nn import functional as F
 
+from ._compat import CONV_TYPES
 from ._images import resolve_input_shape
 from ._rng import generator
 from ._sparse import CSRLinear
@@ -634,7 +635,7 @@ def first_linear_weight(module: nn.Module, n_features: int) -> torch.Tensor | No
     maps, not input columns, even if their count happens to equal ``n_features``.
     """
     for layer in module.modules():
-        if isinstance(layer, nn.modules.conv._ConvNd):
+        if isinstance(layer, CONV_TYPES):
             return None
         if isinstance(layer, nn.Linear) and layer.in_features == n_features:
             return layer.weight

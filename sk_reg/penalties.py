@@ -22,6 +22,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from ._compat import foreach
+
 __all__ = [
     "PROX_STEP_RULES",
     "add_l2_gradient_",
@@ -125,9 +127,9 @@ def add_l2_gradient_(
             p.grad = torch.zeros_like(p)
     grads = [p.grad for p in params]
     if isinstance(sw_sum, torch.Tensor):
-        torch._foreach_add_(grads, torch._foreach_mul(params, l2 / sw_sum))
+        foreach("add_", grads, foreach("mul", params, l2 / sw_sum))
     else:
-        torch._foreach_add_(grads, params, alpha=l2 / sw_sum)
+        foreach("add_", grads, params, alpha=l2 / sw_sum)
 
 
 @torch.no_grad()
@@ -259,16 +261,16 @@ def _soft_threshold_(params, roots, eps, scaled_l1):
     """``p -= clamp(p, -t, t)``, ``t = scaled_l1 / (root + eps)``, over lists.
 
     ``p - clamp(p, -t, t) = sign(p) * max(|p| - t, 0)``; where ``|p| <= t``
-    the clamp returns ``p`` itself, so the zero is exact. One ``_foreach``
-    call per operation for all the weights: at small layer sizes the cost
-    is per operation, not per element. ``roots`` is overwritten.
+    the clamp returns ``p`` itself, so the zero is exact. One list operation
+    (``_compat.foreach``) per step for all the weights: at small layer sizes
+    the cost is per operation, not per element. ``roots`` is overwritten.
     """
-    torch._foreach_add_(roots, eps)
-    torch._foreach_reciprocal_(roots)
-    torch._foreach_mul_(roots, scaled_l1)
-    shrink = torch._foreach_minimum(params, roots)
-    torch._foreach_maximum_(shrink, torch._foreach_neg(roots))
-    torch._foreach_sub_(params, shrink)
+    foreach("add_", roots, eps)
+    foreach("reciprocal_", roots)
+    foreach("mul_", roots, scaled_l1)
+    shrink = foreach("minimum", params, roots)
+    foreach("maximum_", shrink, foreach("neg", roots))
+    foreach("sub_", params, shrink)
 
 
 def _sgd_second_moment(optimizer, group, p):

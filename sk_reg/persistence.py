@@ -314,7 +314,7 @@ def _encode_hyperparameters(estimator):
 
 def _warn(message):
     """A UserWarning attributed to the first caller outside this module."""
-    level, frame = 1, sys._getframe(0)
+    level, frame = 1, inspect.currentframe()
     while frame is not None and frame.f_globals.get("__name__") == __name__:
         level, frame = level + 1, frame.f_back
     warnings.warn(message, UserWarning, stacklevel=level)
