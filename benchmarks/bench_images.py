@@ -28,7 +28,8 @@ with one augmentation each (``flip``, ``shift``, ``rotate``, ``scale``,
 combination found on the design draws, per data set: ``BEST``), ``cv``
 (``RegularizedNetClassifierCV(module="cnn")`` with its defaults), and
 ``constant``/``constant+flip+shift`` (the recipe at a constant learning rate)
-and ``defaults``/``defaults+flip+shift`` (the library's defaults: 200 epochs).
+and ``defaults`` with and without an augmentation (``defaults+flip+shift``,
+``defaults+affine``, ``defaults+cutmix``: the library's defaults, 200 epochs).
 
 Results are appended to ``--out`` (JSON lines; finished fits are skipped, so
 a run can be resumed); ``--report`` turns them into tables (mean ± std over
@@ -100,10 +101,12 @@ ROWS = (
     "constant+flip+shift",
     "defaults",
     "defaults+flip+shift",
+    "defaults+affine",
+    "defaults+cutmix",
 )
 #: What runs without --rows: everything but the constant-rate and 200-epoch
-#: pairs (run at one size: --rows constant constant+flip+shift ...).
-DEFAULT_ROWS = ROWS[:-4]
+#: rows (run at one size: --rows constant constant+flip+shift ...).
+DEFAULT_ROWS = ROWS[:-6]
 
 
 # -- data -----------------------------------------------------------------------
@@ -380,6 +383,8 @@ def report(args):
 #: pairs, and the search against the best fixed configuration at each size.
 PAIRS = (
     ("defaults+flip+shift", "defaults"),
+    ("defaults+affine", "defaults"),
+    ("defaults+cutmix", "defaults"),
     ("constant+flip+shift", "constant"),
     ("constant", "convnet"),
     ("defaults", "convnet"),
