@@ -337,14 +337,14 @@ class Cell(tuple):
 def _wide_table(table):
     """Header and rows: one line per row, one column per training size."""
     sizes = sorted({n for cells in table.values() for n in cells})
-    header = ["row"] + [f"n={n}" for n in sizes] + ["CPU s per fit"]
+    header = ["row"] + [f"n={n}" for n in sizes] + ["CPU s per fit, by n"]
     rows = []
     for row in [r for r in ROWS if r in table]:
         cells = table[row]
         rows.append(
             [row]
             + [cells[n].text(row != "convnet") if n in cells else "" for n in sizes]
-            + [" / ".join(f"{cells[n].cpu:.0f}" for n in sizes if n in cells)]
+            + [" / ".join(f"{cells[n].cpu:.0f}" if n in cells else "–" for n in sizes)]
         )
     return header, rows
 
