@@ -1055,8 +1055,6 @@ def _check_names(augment, names):
     """Name the first unknown or repeated part of ``augment="a+b"``."""
     from difflib import get_close_matches
 
-    from sklearn.utils._param_validation import InvalidParameterError
-
     for i, name in enumerate(names):
         if name in names[:i]:
             problem = f"repeats {name!r}"
@@ -1075,8 +1073,6 @@ def _check_names(augment, names):
 
 def _compose_list(items):
     """A list of names and augmentation objects as one :class:`Compose`."""
-    from sklearn.utils._param_validation import InvalidParameterError
-
     if not items or not all(isinstance(i, (str, BaseAugmentation)) for i in items):
         raise InvalidParameterError(
             "The 'augment' parameter, as a list, must hold at least one registered "
