@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
+from skorch.history import History
 
 from . import _fast_mlp, _fused_adam
 from ._sparse import csr_rows, csr_vstack, is_csr, takes_csr
@@ -42,6 +43,15 @@ def _snapshot(module: torch.nn.Module, into: dict | None = None) -> dict:
     for key, value in state.items():
         into[key].copy_(value)
     return into
+
+
+def _as_tensors(value):
+    """Arrays (or tensors) nested in dicts become tensors: optimizer states."""
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return torch.as_tensor(value)
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    return value
 
 
 class _TensorDataset(torch.utils.data.Dataset):
@@ -493,27 +503,56 @@ class _RegularizedNet(NeuralNet):
         del self.history[-1]
         self._epoch_open = False
 
-    def capture_state(self):
-        """Everything a training call may change, to undo a failed call."""
+    def settings(self):
+        """The arguments ``_new_net`` rebuilds this net from, beyond the
+        estimator's hyperparameters (see ``sk_reg._state.NET_SETTINGS``)."""
+        split = self.train_split
         return {
-            "attrs": dict(self.__dict__),
-            "module": _snapshot(self.module_),
-            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
-            "n_epochs": len(self.history),
-            "rng": None
-            if self.shuffle_rng_ is None
-            else copy.deepcopy(self.shuffle_rng_.bit_generator.state),
+            "n_outputs": int(self.n_outputs),
+            "batch_size": int(self.batch_size),
+            "incremental": bool(self.incremental),
+            "early_stopping": split is not None,
+            "n_train": None if split is None else split.n_train,
+            "device": str(self.device),
         }
 
-    def restore_state(self, state):
-        """Undo a training call (see :meth:`capture_state`)."""
-        self.__dict__.clear()
-        self.__dict__.update(state["attrs"])
-        self.module_.load_state_dict(state["module"])
-        self.optimizer_.load_state_dict(state["optimizer"])
-        del self.history[state["n_epochs"] :]
-        if state["rng"] is not None:
-            self.shuffle_rng_.bit_generator.state = state["rng"]
+    def training_state(self):
+        """What training changes: the one list of a net's state.
+
+        A copy of the module's weights and buffers, of the optimizer state
+        (``state`` as ``[index, {name: tensor}]`` pairs, and ``param_groups``),
+        the history rows and the shuffling generator's state. ``fit`` keeps it
+        to undo a failed call; ``sk_reg._state`` turns it into arrays for
+        pickles and files. :meth:`load_training_state` reads either form.
+        """
+        optimizer = copy.deepcopy(self.optimizer_.state_dict())
+        rng = self.shuffle_rng_
+        return {
+            "module": _snapshot(self.module_),
+            "optimizer": {
+                "state": [[int(i), s] for i, s in optimizer["state"].items()],
+                "param_groups": optimizer["param_groups"],
+            },
+            "history": list(self.history),
+            "rng": None if rng is None else copy.deepcopy(rng.bit_generator.state),
+        }
+
+    def load_training_state(self, state):
+        """Set the weights, optimizer state, history and generator state from
+        :meth:`training_state` output (tensors or numpy arrays)."""
+        self.module_.load_state_dict(
+            {k: torch.as_tensor(v) for k, v in state["module"].items()}
+        )
+        optimizer = state["optimizer"]
+        self.optimizer_.load_state_dict(
+            {
+                "state": {int(i): _as_tensors(s) for i, s in optimizer["state"]},
+                "param_groups": [dict(g) for g in optimizer["param_groups"]],
+            }
+        )
+        self.history_ = History(dict(row) for row in state["history"])
+        if state["rng"] is not None:  # None: shuffle=False
+            self.shuffle_rng_.bit_generator.state = copy.deepcopy(state["rng"])
 
     # data path ---------------------------------------------------------
     def get_dataset(self, X, y=None):

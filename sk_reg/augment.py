@@ -62,6 +62,7 @@ from torch.nn import functional as F
 from ._compat import sample_beta
 from ._rng import generator
 from ._sparse import csr_rows, csr_with_values, is_csr, scale_rows
+from ._state import storable
 
 __all__ = [
     "BaseAugmentation",
@@ -128,6 +129,7 @@ class BaseAugmentation(BaseEstimator):
         raise NotImplementedError
 
 
+@storable("augmentation")
 class GaussianNoise(BaseAugmentation):
     """Add independent Gaussian noise to every input value.
 
@@ -206,6 +208,7 @@ def _mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     return torch.lerp(b, a, lam)
 
 
+@storable("augmentation")
 class Mixup(BaseAugmentation):
     """Mixup: train on convex combinations of pairs of samples.
 
@@ -268,6 +271,7 @@ class Mixup(BaseAugmentation):
         return X_mixed, _mix(y, y.index_select(0, perm), lam)
 
 
+@storable("augmentation")
 class Compose(_BaseComposition, BaseAugmentation):
     """Apply several augmentations one after the other.
 
@@ -417,6 +421,7 @@ class _ImageAugmentation(BaseAugmentation):
         raise NotImplementedError
 
 
+@storable("augmentation")
 class RandomFlip(_ImageAugmentation):
     """Mirror each image left-right and/or upside-down with probability 1/2.
 
@@ -523,6 +528,7 @@ def _check_pair(name: str, pair: tuple[float, float], low: float) -> None:
         )
 
 
+@storable("augmentation")
 class RandomAffine(_ImageAugmentation):
     """Random rotation, zoom and shift of each image, in one resampling.
 
@@ -593,6 +599,7 @@ class RandomAffine(_ImageAugmentation):
         return _affine(X, angle, zoom, offset), y
 
 
+@storable("augmentation")
 class RandomRotation(RandomAffine):
     """Rotate each image by its own random angle in ``[-degrees, degrees]``.
 
@@ -632,6 +639,7 @@ class RandomRotation(RandomAffine):
         return _as_pair(self.degrees), (1.0, 1.0), 0.0
 
 
+@storable("augmentation")
 class RandomScale(RandomAffine):
     """Zoom each image in or out about its centre by a random factor.
 
@@ -665,6 +673,7 @@ class RandomScale(RandomAffine):
         return (0.0, 0.0), tuple(self.scale), 0.0
 
 
+@storable("augmentation")
 class RandomShift(_ImageAugmentation):
     """Translate each image by a random whole number of pixels.
 
@@ -760,6 +769,7 @@ def _box_masks(
     return in_rows[:, :, None] & in_cols[:, None, :]
 
 
+@storable("augmentation")
 class Cutout(_ImageAugmentation):
     """Erase a random square patch of each image (Cutout / random erasing).
 
@@ -813,6 +823,7 @@ class Cutout(_ImageAugmentation):
         return X.masked_fill(mask[:, None], float(self.value)), y
 
 
+@storable("augmentation")
 class CutMix(_ImageAugmentation):
     """CutMix: paste a random box from a paired sample, mix targets by area.
 

@@ -43,7 +43,7 @@ from sklearn.utils.validation import (
 )
 
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
-from ._state import with_added_params
+from ._state import storable, with_added_params
 from .estimators import (
     RegularizedNetClassifier,
     RegularizedNetRegressor,
@@ -815,6 +815,7 @@ default=None
 """
 
 
+@storable("search")
 class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
     __doc__ = (
         """Neural network classifier that chooses its own regularization.
@@ -1054,6 +1055,7 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         return tags
 
 
+@storable("search")
 class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
     __doc__ = (
         """Neural network regressor that chooses its own regularization.

@@ -49,7 +49,14 @@ from ._net import (
 )
 from ._rng import seeded_global, training_generators
 from ._sparse import csr_tensor_to_scipy, is_csr, scipy_to_csr_tensor
-from ._state import fitted_state, set_fitted_state
+from ._state import (
+    CLASS_DTYPE_KINDS,
+    INVALID,
+    field,
+    fitted_state,
+    set_fitted_state,
+    storable,
+)
 from .augment import BaseAugmentation, _prepare_augment, _resolve_augment
 from .callbacks import EpochLogger
 from .modules import (
@@ -169,6 +176,11 @@ def _quiet_stop_warnings(*reasons):
         yield
     finally:
         _quiet_stops.reasons = previous
+
+
+def _class_index(classes):
+    """Label -> output position, for encoding targets (derived from classes_)."""
+    return {c: i for i, c in enumerate(classes.tolist())}
 
 
 def _draw_seed(random_state):
@@ -464,22 +476,24 @@ class _BaseRegularizedNet(BaseEstimator):
         return None
 
     # -- building the net ----------------------------------------------------
-    def _build_net(
-        self,
-        n_features,
-        n_outputs,
-        *,
-        augment,
-        device,
-        dtype,
-        seed,
-        batch_size,
-        early_stopping,
-        incremental,
-        n_train=None,
-    ):
-        """The only place that knows skorch's argument names."""
-        module = self._build_module(n_features, n_outputs, dtype, seed)
+    def _new_net(self, settings, device):
+        """The net of this estimator: the one builder, used by ``fit`` and by
+        every restore (pickle, :func:`sk_reg.load`, skops).
+
+        Built from the hyperparameters, the fitted ``n_features_in_``,
+        ``_input_shape``, ``_dtype`` and ``_seed``, and ``settings`` (the
+        ``sk_reg._state.NET_SETTINGS``: ``n_outputs``, ``batch_size``,
+        ``incremental``, ``early_stopping``, ``n_train``). The only place
+        that knows skorch's argument names.
+        """
+        n_features, seed = self.n_features_in_, self._seed
+        n_outputs, incremental = settings["n_outputs"], settings["incremental"]
+        early_stopping = settings["early_stopping"]
+        self._device = str(device)  # where this estimator's net lives
+        augment = _prepare_augment(
+            _resolve_augment(self.augment), n_features, self._input_shape
+        )
+        module = self._build_module(n_features, n_outputs, self._dtype, seed)
         schedule = self._lr_schedule(incremental)
         opt_cls, opt_kwargs = self._optimizer_spec()
         opt_kwargs = _with_fused_step(opt_cls, opt_kwargs, device)
@@ -489,7 +503,7 @@ class _BaseRegularizedNet(BaseEstimator):
                 self.validation_fraction,
                 stratify=self._stratify_split(),
                 seed=seed % (2**31 - 1),
-                n_train=n_train,
+                n_train=settings["n_train"],
             )
         net = _RegularizedNet(
             module,
@@ -499,7 +513,7 @@ class _BaseRegularizedNet(BaseEstimator):
             lr=self.learning_rate_init,
             **{f"optimizer__{k}": v for k, v in opt_kwargs.items()},
             max_epochs=self.max_iter,
-            batch_size=batch_size,
+            batch_size=settings["batch_size"],
             train_split=train_split,
             callbacks=self._build_callbacks(early_stopping, incremental, schedule),
             device=device,
@@ -641,7 +655,7 @@ class _BaseRegularizedNet(BaseEstimator):
         saved = dict(self.__dict__)
         net = saved.get("net_")
         net_state = (
-            net.capture_state()
+            (dict(net.__dict__), net.training_state())
             if net is not None and (incremental or self.warm_start)
             else None
         )
@@ -658,7 +672,10 @@ class _BaseRegularizedNet(BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(saved)
             if net_state is not None:
-                net.restore_state(net_state)
+                attrs, training = net_state
+                net.__dict__.clear()
+                net.__dict__.update(attrs)
+                net.load_training_state(training)
             if isinstance(exc, _FitInterrupted):
                 raise KeyboardInterrupt(
                     f"{exc}; no epoch completed, so the estimator was left as it "
@@ -684,8 +701,8 @@ class _BaseRegularizedNet(BaseEstimator):
         dataset, n_outputs, dtype, n_train = self._training_data(
             X, y, sample_weight, continuing, classes, device, validation
         )
-        n_features = self.n_features_in_
-        augment = _prepare_augment(augment, n_features, self._input_shape)
+        # Checked against the data here; _new_net builds its own copy.
+        _prepare_augment(augment, self.n_features_in_, self._input_shape)
         early_stopping = self.early_stopping and not incremental
         if early_stopping and validation is None:
             self._check_validation_size(n_train)
@@ -704,21 +721,17 @@ class _BaseRegularizedNet(BaseEstimator):
             # fit, also warm-started: a net from the current hyperparameters.
             if previous is None or not continuing:
                 self._seed = _draw_seed(self.random_state)
-            net = self._build_net(
-                n_features,
-                n_outputs,
-                augment=augment,
-                device=device,
-                dtype=dtype,
-                seed=self._seed,
-                batch_size=batch_size,
-                early_stopping=early_stopping,
-                incremental=incremental,
-                n_train=None if validation is None else n_train,
-            )
+            self._dtype, self.n_outputs_ = dtype, n_outputs
+            settings = {
+                "n_outputs": n_outputs,
+                "batch_size": batch_size,
+                "incremental": incremental,
+                "early_stopping": early_stopping,
+                "n_train": None if validation is None else n_train,
+            }
+            net = self._new_net(settings, device)
             if previous is not None:
                 self._continue_from(previous, net)
-            self._dtype, self._device, self.n_outputs_ = dtype, device, n_outputs
         epochs_before = len(net.history)
         # Dropout and augmentation draw from this call's own generators,
         # seeded per call (sk_reg/_rng.py: threads do not share them).
@@ -1010,6 +1023,7 @@ class _BaseRegularizedNet(BaseEstimator):
     n_outputs="the number of classes, also 2 for binary problems, or of labels",
     out_activations='``"softmax"``, or ``"logistic"`` for multilabel targets',
 )
+@storable("estimator")
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     """Neural network classifier with L1, L2, dropout, label smoothing, augmentation
     and early stopping, trained with PyTorch through skorch.
@@ -1255,7 +1269,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                 f"{labels.tolist()!r} now."
             )
         self.classes_ = labels
-        self._class_index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        self._class_index = _class_index(labels)
         if isinstance(self.class_weight, dict):
             unknown = set(self.class_weight) - set(self._class_index)
             if unknown:
@@ -1263,6 +1277,26 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                     "class_weight has labels that are not classes: "
                     f"{sorted(unknown)!r}."
                 )
+
+    def _check_restored_targets(self, attrs, n_outputs):
+        """``classes_`` of an untrusted state against the net's outputs
+        (``sk_reg._state.set_fitted_state(..., strict=True)``)."""
+        classes = attrs.get("classes_")
+        if (
+            not isinstance(classes, np.ndarray)
+            or classes.ndim != 1
+            or (classes.dtype.kind not in CLASS_DTYPE_KINDS)
+        ):
+            raise ValueError(f"{INVALID}: classes_ values.")
+        if (
+            len(classes) < 2
+            or len(classes) != n_outputs
+            or len(np.unique(classes)) != len(classes)
+        ):
+            raise ValueError(
+                f"{INVALID}: classes_ must hold n_outputs (at least 2) distinct labels."
+            )
+        attrs["_class_index"] = _class_index(classes)  # derived, never read
 
     def _encode_multilabel(self, y, first_call, classes):
         """A 0/1 indicator matrix: one sigmoid output per label."""
@@ -1516,6 +1550,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     n_outputs="the number of targets",
     out_activations='``"identity"``, or ``"exp"`` with ``loss="poisson"``',
 )
+@storable("estimator")
 class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     """Neural network regressor with L1, L2, dropout, augmentation and early
     stopping, trained with PyTorch through skorch.
@@ -1725,6 +1760,12 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         if getattr(self, "_y_shift", None) is not None:
             y2d = (y2d - self._y_shift) / self._y_scale
         return y2d, y2d.shape[1]
+
+    def _check_restored_targets(self, attrs, n_outputs):
+        """``_y_ndim`` of an untrusted state against the net's outputs."""
+        y_ndim = field(attrs, "_y_ndim", int, "fitted.")
+        if y_ndim not in (1, 2) or (y_ndim == 1 and n_outputs != 1):
+            raise ValueError(f"{INVALID}: y_ndim.")
 
     def _target_scaling(self, y2d):
         """``(mean, std)`` per output with ``normalize_y``, else ``(None, None)``."""

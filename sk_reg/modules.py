@@ -27,7 +27,7 @@ from ._compat import CONV_TYPES
 from ._images import resolve_input_shape
 from ._rng import generator
 from ._sparse import CSRLinear
-from ._state import with_added_params
+from ._state import storable, with_added_params
 
 __all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout"]
 
@@ -201,6 +201,7 @@ def _make_mlp(
     return nn.Sequential(*layers)
 
 
+@storable("builder")
 class MLP(BaseEstimator):
     """Builder of a fully connected network (multi-layer perceptron).
 
@@ -334,6 +335,7 @@ class _BatchNorm2d(nn.BatchNorm2d):
         return super().forward(X)
 
 
+@storable("builder")
 class ConvNet(BaseEstimator):
     """Builder of a convolutional network for images.
 

@@ -65,6 +65,7 @@ from skl2onnx.common.data_types import (
 from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 from torch import nn
 
+from ._state import exported_network
 from .cv import RegularizedNetClassifierCV, RegularizedNetRegressorCV
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 from .modules import Dropout
@@ -79,9 +80,9 @@ _TORCH_MAX_OPSET = 20
 
 
 # -- shape calculators -------------------------------------------------------
-def _check_classifier(est):
-    classes = est.classes_
-    if est._multilabel:
+def _check_classifier(net):
+    classes = net.classes
+    if net.task == "multilabel":
         return
     if classes.dtype.kind not in "biuUO" or (
         classes.dtype.kind == "O" and not all(isinstance(c, str) for c in classes)
@@ -93,12 +94,13 @@ def _check_classifier(est):
 
 
 def _fitted_nets(operator):
-    """The fitted networks behind ``operator``: the estimator, or a search's refits.
+    """The fitted networks behind ``operator`` (:class:`NetworkExport`): the
+    estimator's, or a search's refits.
 
     A search predicts with the mean of its ``estimators_`` (best first).
     """
     est = operator.raw_operator
-    return getattr(est, "estimators_", [est])
+    return [exported_network(e) for e in getattr(est, "estimators_", [est])]
 
 
 def _fitted_net(operator):
@@ -107,13 +109,13 @@ def _fitted_net(operator):
 
 
 def _classifier_shapes(operator):
-    est = _fitted_net(operator)
-    _check_classifier(est)
-    if not est._multilabel:
+    net = _fitted_net(operator)
+    _check_classifier(net)
+    if net.task != "multilabel":
         calculate_linear_classifier_output_shapes(operator)
         return
     # Multilabel: the 0/1 indicator matrix and the per-label probabilities.
-    n, n_labels = operator.inputs[0].get_first_dimension(), len(est.classes_)
+    n, n_labels = operator.inputs[0].get_first_dimension(), len(net.classes)
     in_type = operator.inputs[0].type
     proba_cls = (
         DoubleTensorType if isinstance(in_type, DoubleTensorType) else (FloatTensorType)
@@ -130,7 +132,7 @@ def _regressor_shapes(operator):
         else FloatTensorType
     )
     n = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = out_cls([n, _fitted_net(operator).net_.n_outputs])
+    operator.outputs[0].type = out_cls([n, _fitted_net(operator).n_outputs])
 
 
 # -- the network ---------------------------------------------------------------
@@ -298,15 +300,14 @@ def _embed_graph(scope, container, graph, x):
     return rename(graph.output[0].name)
 
 
-def _emit_network(scope, container, est, x):
+def _emit_network(scope, container, net, x):
     """The network's outputs (logits or predictions) for the input ``x``."""
-    module = est.net_.module_
-    onnx_type = _ONNX_TYPES[est._dtype]
-    layers = _sequential_layers(module)
+    onnx_type = _ONNX_TYPES[net.dtype]
+    layers = _sequential_layers(net.module)
     if layers is not None:
         return _emit_layers(scope, container, layers, x, onnx_type)
     graph = _exported_graph(
-        module, est.n_features_in_, est._dtype, container.target_opset
+        net.module, net.n_features, net.dtype, container.target_opset
     )
     return _embed_graph(scope, container, graph, x)
 
@@ -319,20 +320,20 @@ def _cast(scope, container, name, to_type, stem):
     return out
 
 
-def _network_output(scope, operator, container, est, inputs):
-    """Run ``est``'s network on the input cast to its compute dtype.
+def _network_output(scope, operator, container, net, inputs):
+    """Run the network ``net`` on the input cast to its compute dtype.
 
     ``inputs`` maps compute dtypes to the input already cast to them, so that
     the networks of an ensemble share one cast.
     """
-    compute = _ONNX_TYPES[est._dtype]
+    compute = _ONNX_TYPES[net.dtype]
     if compute not in inputs:
         x = operator.inputs[0]
         name = x.full_name
         if x.type.to_onnx_type().tensor_type.elem_type != compute:
             name = _cast(scope, container, name, compute, "x_cast")
         inputs[compute] = name
-    return _emit_network(scope, container, est, inputs[compute]), compute
+    return _emit_network(scope, container, net, inputs[compute]), compute
 
 
 def _to_output(scope, container, name, compute, variable):
@@ -382,15 +383,15 @@ def _mean_of(scope, container, names, compute):
 def _mean_output(scope, operator, container, transform):
     """Mean over the fitted networks of ``transform(output)``; with its dtype."""
     outputs, inputs = [], {}
-    for est in _fitted_nets(operator):
-        out, compute = _network_output(scope, operator, container, est, inputs)
-        outputs.append(transform(est, out, compute))
+    for net in _fitted_nets(operator):
+        out, compute = _network_output(scope, operator, container, net, inputs)
+        outputs.append(transform(net, out, compute))
     return _mean_of(scope, container, outputs, compute), compute
 
 
 def _convert_classifier(scope, operator, container):
-    est = _fitted_net(operator)
-    if est._multilabel:
+    net = _fitted_net(operator)
+    if net.task == "multilabel":
         _convert_multilabel(scope, operator, container)
         return
 
@@ -398,13 +399,13 @@ def _convert_classifier(scope, operator, container):
         scope,
         operator,
         container,
-        lambda est, logits, compute: _unary(
+        lambda net, logits, compute: _unary(
             scope, container, "Softmax", logits, axis=1
         ),
     )
     _to_output(scope, container, proba, compute, operator.outputs[1])
     index = _unary(scope, container, "ArgMax", proba, axis=1, keepdims=0)
-    classes = est.classes_
+    classes = net.classes
     if classes.dtype.kind in "biu":
         table = classes.astype(np.int64)
     else:
@@ -434,7 +435,7 @@ def _convert_multilabel(scope, operator, container):
             scope,
             operator,
             container,
-            lambda est, logits, compute: _unary(scope, container, "Sigmoid", logits),
+            lambda net, logits, compute: _unary(scope, container, "Sigmoid", logits),
         )
         scores, threshold = proba, 0.5
     _to_output(scope, container, proba, compute, operator.outputs[1])
@@ -459,12 +460,12 @@ def _unary(scope, container, op, x, **attrs):
 
 
 def _convert_regressor(scope, operator, container):
-    def prediction(est, out, compute):
-        if est.out_activation_ == "exp":  # loss="poisson"
+    def prediction(net, out, compute):
+        if net.out_activation == "exp":  # loss="poisson"
             out = _unary(scope, container, "Exp", out)
-        if getattr(est, "_y_shift", None) is not None:  # normalize_y=True
+        if net.y_shift is not None:  # normalize_y=True
             dtype = _NUMPY_TYPES[compute]
-            for op, array in (("Mul", est._y_scale), ("Add", est._y_shift)):
+            for op, array in (("Mul", net.y_scale), ("Add", net.y_shift)):
                 result = scope.get_unique_variable_name(op.lower())
                 operand = _add_array(scope, container, op.lower(), array.astype(dtype))
                 container.add_node(

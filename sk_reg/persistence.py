@@ -8,13 +8,15 @@ estimator's class name, its hyperparameters, the fitted attributes, the
 training history and the library versions, plus a SHA-256 checksum of both.
 
 Loading parses JSON and raw tensor bytes only; nothing is unpickled and no
-name read from the file is imported. Classes are looked up in fixed tables:
-the four estimators, the module builders of :mod:`sk_reg.modules`, the
-augmentations of :mod:`sk_reg.augment` and the optimizers of
-:mod:`torch.optim`. The estimator and its torch module are rebuilt through
-the same code path as ``fit`` (``_build_net``), then the tensors are checked
-against the rebuilt module (names, shapes, dtypes, finiteness) and copied in
-(:func:`sk_reg._state.fill_net`). A CV search is stored as its own
+name read from the file is imported. Classes are looked up in fixed tables
+that their owners publish (:func:`sk_reg._state.storable_classes`): the four
+estimators, the module builders of :mod:`sk_reg.modules`, the augmentations
+of :mod:`sk_reg.augment` and the optimizers of :mod:`torch.optim`. This module
+only encodes and decodes: the decoded state is restored by
+``sk_reg._state.set_fitted_state(..., strict=True)``, which validates it,
+rebuilds the torch module through the method ``fit`` uses (``_new_net``),
+checks the tensors against it (names, shapes, dtypes, finiteness) and copies
+them in. A CV search is stored as its own
 parameters and fitted attributes plus one such network document per member of
 its ``estimators_`` (their tensors named ``estimators.<k>.<name>``); each
 member is loaded through the same checks.
@@ -34,15 +36,22 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from . import augment as _augment_mod
-from . import modules as _modules_mod
-from ._images import check_input_shape_param, resolve_input_shape
-from ._state import STATE_KEY, build_net, fill_net, fitted_state, with_added_params
-from .cv import RegularizedNetClassifierCV, RegularizedNetRegressorCV
-from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
+from ._state import (
+    CLASS_DTYPE_KINDS,
+    INVALID,
+    NET_SETTINGS,
+    SEARCH_FROM_MEMBERS,
+    STATE_KEY,
+    STATE_VERSION,
+    check_search_attributes,
+    field,
+    fitted_state,
+    set_fitted_state,
+    storable_classes,
+    with_added_params,
+)
 
 __all__ = ["load", "save"]
 
@@ -50,51 +59,12 @@ _FORMAT_KEY = "sk_reg_format"
 _FORMAT_VERSION = "2"
 _TENSOR_PREFIX = "module."
 _OPTIMIZER_PREFIX = "optimizer."
-# Settings of the net that fit passed to _build_net, stored as they are.
-_NET_FIELDS = ("n_outputs", "batch_size", "incremental", "early_stopping")
-
-_ESTIMATORS = {
-    cls.__name__: cls for cls in (RegularizedNetClassifier, RegularizedNetRegressor)
-}
-# A search is stored as its own attributes plus one network document per
-# member of estimators_, whose tensors carry the prefix "estimators.<k>.".
-_SEARCHES = {
-    cls.__name__: cls for cls in (RegularizedNetClassifierCV, RegularizedNetRegressorCV)
-}
 _MEMBER_PREFIX = "estimators."
-# Attributes of a search that come from its members, never from the file.
-_FROM_MEMBERS = ("estimators_", "best_estimator_", "classes_", "_multilabel")
 
 
-def _public_classes(module, accept):
-    # torch.optim has no __all__ before torch 2.5: its public names then.
-    names = getattr(module, "__all__", None)
-    if names is None:
-        names = [name for name in vars(module) if not name.startswith("_")]
-    return {
-        name: obj
-        for name in names
-        if isinstance(obj := getattr(module, name), type) and accept(obj)
-    }
-
-
-# Whitelists, built from modules' public names (never from file content).
-_BUILDERS = _public_classes(
-    _modules_mod, lambda c: issubclass(c, BaseEstimator) and hasattr(c, "build")
-)
-_AUGMENTATIONS = _public_classes(
-    _augment_mod,
-    lambda c: (
-        issubclass(c, _augment_mod.BaseAugmentation)
-        and c is not _augment_mod.BaseAugmentation
-    ),
-)
-_OPTIMIZERS = _public_classes(
-    torch.optim,
-    lambda c: issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer,
-)
-_TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-_CLASS_DTYPE_KINDS = "biufUO"
+def _table(kind):
+    """The classes of ``kind`` a file may name (never built from its content)."""
+    return storable_classes(kind)
 
 
 class _NotStorable(Exception):
@@ -124,17 +94,17 @@ def _encode(value):
         or (value.dtype.kind == "O" and all(_is_scalar(v) for v in value.flat))
     ):
         return {"__ndarray__": _encode(value.tolist()), "dtype": value.dtype.str}
-    if type(value) in _BUILDERS.values():
+    if type(value) in _table("builder").values():
         return {
             "__builder__": type(value).__name__,
             "params": _encode_params(value.get_params(deep=False)),
         }
-    if type(value) in _AUGMENTATIONS.values():
+    if type(value) in _table("augmentation").values():
         return {
             "__augment__": type(value).__name__,
             "params": _encode_params(value.get_params(deep=False)),
         }
-    if isinstance(value, type) and _OPTIMIZERS.get(value.__name__) is value:
+    if isinstance(value, type) and _table("optimizer").get(value.__name__) is value:
         return {"__optimizer__": value.__name__}
     raise _NotStorable(type(value).__name__)
 
@@ -180,13 +150,13 @@ def _decode(value, where):
             raise ValueError(f"{where}: bad array values.")
         return np.asarray(values, dtype=dtype)
     if tag == "__optimizer__" and len(value) == 1:
-        return _lookup(_OPTIMIZERS, value[tag], "optimizer", where)
+        return _lookup(_table("optimizer"), value[tag], "optimizer", where)
     for key, table, kind in (
-        ("__builder__", _BUILDERS, "module builder"),
-        ("__augment__", _AUGMENTATIONS, "augmentation"),
+        ("__builder__", "builder", "module builder"),
+        ("__augment__", "augmentation", "augmentation"),
     ):
         if tag == key and set(value) == {key, "params"}:
-            cls = _lookup(table, value[key], kind, where)
+            cls = _lookup(_table(table), value[key], kind, where)
             params = _decode_params(value["params"], f"{where}.{value[key]}")
             return _construct(cls, params, where)
     raise ValueError(f"{where}: unexpected value {value!r}.")
@@ -356,7 +326,7 @@ def _encode_net(net):
         "optimizer_state": state_keys,
         "history": _history_rows(net["history"]),
         "rng": _encode(net["rng"]),
-        **{k: net[k] for k in _NET_FIELDS},
+        **{k: net[k] for k in NET_SETTINGS},
     }
     return document, tensors
 
@@ -388,7 +358,7 @@ def _save_instead(estimator):
 def _network_document(estimator):
     """The JSON-able document and the tensors of one fitted network."""
     classes = getattr(estimator, "classes_", None)
-    if classes is not None and classes.dtype.kind not in _CLASS_DTYPE_KINDS:
+    if classes is not None and classes.dtype.kind not in CLASS_DTYPE_KINDS:
         raise ValueError(f"classes_ of dtype {classes.dtype} cannot be saved.")
     params, unstored, module_info = _encode_hyperparameters(estimator)
     state = fitted_state(estimator)
@@ -411,7 +381,7 @@ def _search_document(search):
     own = {
         name: value
         for name, value in vars(search).items()
-        if name not in params and name not in _FROM_MEMBERS
+        if name not in params and name not in SEARCH_FROM_MEMBERS
     }
     members, tensors = [], {}
     for k, net in enumerate(search.estimators_):
@@ -514,7 +484,8 @@ def save(estimator, path):
     from safetensors.torch import save as st_save
 
     kind = type(estimator)
-    if kind not in _ESTIMATORS.values() and kind not in _SEARCHES.values():
+    networks = _table("estimator").values()
+    if kind not in networks and kind not in _table("search").values():
         raise TypeError(
             "sk_reg.save stores sk_reg's estimators (RegularizedNetClassifier, "
             "RegularizedNetRegressor and their CV searches); got "
@@ -522,7 +493,7 @@ def save(estimator, path):
             "model' page of the user guide)."
         )
     check_is_fitted(estimator)
-    encode = _network_document if kind in _ESTIMATORS.values() else _search_document
+    encode = _network_document if kind in networks else _search_document
     document, tensors = encode(estimator)
     document = json.dumps(
         {
@@ -595,32 +566,6 @@ def _parse_json(document, not_ours):
         ) from None
 
 
-def _field(mapping, key, types, where):
-    """``mapping[key]``, which must exist and have one of ``types``."""
-    if not isinstance(mapping, dict) or key not in mapping:
-        raise ValueError(f"Invalid sk_reg model file: {where}{key} is missing.")
-    value = mapping[key]
-    types = types if isinstance(types, tuple) else (types,)
-    # bool is an int subclass; it is only accepted where asked for.
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        raise ValueError(
-            f"Invalid sk_reg model file: {where}{key} has the wrong type "
-            f"({type(value).__name__})."
-        )
-    return value
-
-
-def _float_list(values, where):
-    if not isinstance(values, list) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-        for v in values
-    ):
-        raise ValueError(
-            f"Invalid sk_reg model file: {where} must hold finite numbers."
-        )
-    return [float(v) for v in values]
-
-
 def _check_version(doc):
     """The file format must be the one this sk_reg reads.
 
@@ -629,25 +574,24 @@ def _check_version(doc):
     sk_reg, torch or scikit-learn version is not a reason to warn: the format
     version is what defines the file's meaning.
     """
-    if _field(doc, "format_version", int, "") != int(_FORMAT_VERSION):
-        raise ValueError("Invalid sk_reg model file: unsupported format_version.")
-    _field(doc, "versions", dict, "")
+    if field(doc, "format_version", int, "") != int(_FORMAT_VERSION):
+        raise ValueError(f"{INVALID}: unsupported format_version.")
+    field(doc, "versions", dict, "")
 
 
 def _decode_hyperparameters(doc, Est, module):
     """The constructor arguments: only the estimator's own names."""
     name = Est.__name__
-    params = _decode_params(_field(doc, "params", dict, ""), "params")
+    params = _decode_params(field(doc, "params", dict, ""), "params")
     params = with_added_params(Est, params)
     defaults = {k: p.default for k, p in inspect.signature(Est).parameters.items()}
     if set(params) != set(defaults):
         raise ValueError(
-            f"Invalid sk_reg model file: the parameters {sorted(params)} are not "
-            f"those of {name}."
+            f"{INVALID}: the parameters {sorted(params)} are not those of {name}."
         )
-    unstored = _field(doc, "unstored_params", dict, "")
+    unstored = field(doc, "unstored_params", dict, "")
     if not set(unstored) <= set(defaults) - {"module"}:
-        raise ValueError("Invalid sk_reg model file: bad unstored_params.")
+        raise ValueError(f"{INVALID}: bad unstored_params.")
     for key in unstored:
         params[key] = defaults[key]
     if unstored:
@@ -656,17 +600,17 @@ def _decode_hyperparameters(doc, Est, module):
             f"defaults: {sorted(unstored)}. Predictions are not affected."
         )
     # Searches saved before they had a module parameter have no module entry.
-    if Est in _ESTIMATORS.values() or "module" in doc:
-        _check_module_kind(_field(doc, "module", dict, ""), module)
+    if Est in _table("estimator").values() or "module" in doc:
+        _check_module_kind(field(doc, "module", dict, ""), module)
     if module is not None:
         params["module"] = module
     return params
 
 
 def _check_module_kind(module_info, module):
-    kind = _field(module_info, "kind", str, "module.")
+    kind = field(module_info, "kind", str, "module.")
     if kind not in ("builtin", "custom"):
-        raise ValueError(f"Invalid sk_reg model file: module kind {kind!r}.")
+        raise ValueError(f"{INVALID}: module kind {kind!r}.")
     if kind == "custom" and module is None:
         saved_cls = module_info.get("class")
         plain = isinstance(saved_cls, str) and re.fullmatch(
@@ -681,134 +625,25 @@ def _check_module_kind(module_info, module):
         )
 
 
-def _decoded_attributes(doc, Est, param_names, reserved, required):
+def _decoded_attributes(doc, Est, param_names, reserved):
     """The document's fitted attributes, decoded; names that could shadow code
-    (or ``reserved`` ones) refused, and the ``required`` (name, types) present."""
+    (or ``reserved`` ones) refused."""
     attrs = {}
-    for name, value in _field(doc, "fitted", dict, "").items():
+    for name, value in field(doc, "fitted", dict, "").items():
         if (
             not re.fullmatch(r"_?[a-z][a-z0-9_]{0,60}", name)
             or name in param_names
             or hasattr(Est, name)
             or name in reserved
         ):
-            raise ValueError(f"Invalid sk_reg model file: fitted attribute {name!r}.")
+            raise ValueError(f"{INVALID}: fitted attribute {name!r}.")
         attrs[name] = _decode(value, f"fitted.{name}")
-    for name, types in required:
-        _field(attrs, name, types, "fitted.")
     return attrs
 
 
-def _decode_fitted(doc, Est, param_names):
-    """Every fitted attribute of a network, decoded and checked."""
-    required = (
-        ("n_features_in_", int),
-        ("_seed", int),
-        ("n_iter_", int),
-        ("_dtype", str),
-        ("loss_curve_", list),
-    )
-    attrs = _decoded_attributes(doc, Est, param_names, ("net_", STATE_KEY), required)
-    n_features = attrs["n_features_in_"]
-    if n_features < 1 or not 0 <= attrs["_seed"] < 2**63:
-        raise ValueError("Invalid sk_reg model file: sizes out of range.")
-    if attrs["_dtype"] not in _TORCH_DTYPES:
-        raise ValueError(
-            f"Invalid sk_reg model file: compute dtype {attrs['_dtype']!r}."
-        )
-    attrs["_dtype"] = _TORCH_DTYPES[attrs["_dtype"]]
-    attrs["_input_shape"] = _checked_input_shape(attrs.get("_input_shape"), n_features)
-    _check_feature_names(attrs, n_features)
-    attrs["loss_curve_"] = _float_list(attrs["loss_curve_"], "loss_curve_")
-    if attrs.get("validation_scores_") is not None:
-        attrs["validation_scores_"] = _float_list(
-            attrs["validation_scores_"], "validation_scores_"
-        )
-    if attrs.get("best_validation_score_") is not None:
-        attrs["best_validation_score_"] = _float_list(
-            [attrs["best_validation_score_"]], "best_validation_score_"
-        )[0]
-    return attrs
-
-
-def _checked_input_shape(input_shape, n_features):
-    """The fitted image shape read from a file, by the parameter's own rules
-    (``check_input_shape_param``), already resolved: no ``-1``, no bools."""
-    if input_shape is None:
-        return None
-    try:
-        if not isinstance(input_shape, (list, tuple)) or any(
-            isinstance(d, bool) or d == -1 for d in input_shape
-        ):
-            raise ValueError
-        check_input_shape_param(input_shape)
-        return resolve_input_shape(input_shape, n_features)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "Invalid sk_reg model file: input_shape must be three positive "
-            "ints whose product is n_features_in_."
-        ) from None
-
-
-def _check_feature_names(attrs, n_features):
-    names = attrs.get("feature_names_in_")
-    if names is None:
-        return
-    names = list(names) if isinstance(names, (list, np.ndarray)) else None
-    if (
-        names is None
-        or len(names) != n_features
-        or not all(isinstance(n, str) for n in names)
-    ):
-        raise ValueError(
-            "Invalid sk_reg model file: feature_names_in_ must hold n_features_in_ "
-            "strings."
-        )
-    attrs["feature_names_in_"] = np.asarray(names, dtype=object)
-
-
-def _check_targets(Est, attrs, n_outputs):
-    """classes_ (classifier) or _y_ndim (regressor) against the output count."""
-    if Est is RegularizedNetClassifier:
-        classes = attrs.get("classes_")
-        if (
-            not isinstance(classes, np.ndarray)
-            or classes.ndim != 1
-            or (classes.dtype.kind not in _CLASS_DTYPE_KINDS)
-        ):
-            raise ValueError("Invalid sk_reg model file: classes_ values.")
-        if (
-            len(classes) < 2
-            or len(classes) != n_outputs
-            or len(np.unique(classes)) != len(classes)
-        ):
-            raise ValueError(
-                "Invalid sk_reg model file: classes_ must hold n_outputs (at least "
-                "2) distinct labels."
-            )
-        # Derived, never read from the file.
-        attrs["_class_index"] = {c: i for i, c in enumerate(classes.tolist())}
-    else:
-        y_ndim = _field(attrs, "_y_ndim", int, "fitted.")
-        if y_ndim not in (1, 2) or (y_ndim == 1 and n_outputs != 1):
-            raise ValueError("Invalid sk_reg model file: y_ndim.")
-
-
-def _decode_net(doc, tensors, n_iter, n_loss):
-    """The net part of the state (arrays from the tensors), checked for shape."""
-    net = _field(doc, "net", dict, "")
-    for key in ("n_outputs", "batch_size"):
-        if _field(net, key, int, "net.") < 1:
-            raise ValueError("Invalid sk_reg model file: sizes out of range.")
-    for key in ("incremental", "early_stopping"):
-        _field(net, key, bool, "net.")
-    history = _field(net, "history", list, "net.")
-    if not all(isinstance(row, dict) for row in history) or not (
-        n_iter == len(history) == n_loss
-    ):
-        raise ValueError(
-            "Invalid sk_reg model file: n_iter_, loss_curve_ and history disagree."
-        )
+def _decode_net(doc, tensors):
+    """The net part of the state, arrays from the tensors (checked by the state)."""
+    net = field(doc, "net", dict, "")
     module, optimizer = {}, {}
     for key, value in tensors.items():
         if key.startswith(_TENSOR_PREFIX):
@@ -816,17 +651,21 @@ def _decode_net(doc, tensors, n_iter, n_loss):
         elif key.startswith(_OPTIMIZER_PREFIX):
             optimizer[key[len(_OPTIMIZER_PREFIX) :]] = value
         else:
-            raise ValueError(f"Invalid sk_reg model file: unexpected tensor {key!r}.")
+            raise ValueError(f"{INVALID}: unexpected tensor {key!r}.")
+    history = field(net, "history", list, "net.")
     return {
-        **{k: net[k] for k in _NET_FIELDS},
-        "history": [dict(row, batches=[]) for row in history],
+        # n_train: None in files written before it was stored.
+        **{k: net.get(k) for k in NET_SETTINGS},
+        "history": [
+            dict(row, batches=[]) if isinstance(row, dict) else row for row in history
+        ],
         # None when the model does not shuffle (shuffle=False).
-        "rng": _decode(_field(net, "rng", (dict, type(None)), "net."), "net.rng"),
+        "rng": _decode(field(net, "rng", (dict, type(None)), "net."), "net.rng"),
         "module": module,
         "optimizer": {
             "state": _optimizer_entries(net, optimizer),
             "param_groups": _decode(
-                _field(net, "optimizer_groups", (list, dict), "net."),
+                field(net, "optimizer_groups", (list, dict), "net."),
                 "net.optimizer_groups",
             ),
         },
@@ -835,79 +674,25 @@ def _decode_net(doc, tensors, n_iter, n_loss):
 
 def _optimizer_entries(net, tensors):
     entries, used = [], set()
-    for item in _field(net, "optimizer_state", list, "net."):
+    for item in field(net, "optimizer_state", list, "net."):
         if not (
             isinstance(item, list)
             and len(item) == 2
             and isinstance(item[0], int)
             and isinstance(item[1], list)
         ):
-            raise ValueError("Invalid sk_reg model file: net.optimizer_state.")
+            raise ValueError(f"{INVALID}: net.optimizer_state.")
         index, names = item
         keys = [f"{index}.{name}" for name in names]
         if not all(isinstance(n, str) for n in names) or not set(keys) <= set(tensors):
-            raise ValueError("Invalid sk_reg model file: net.optimizer_state.")
+            raise ValueError(f"{INVALID}: net.optimizer_state.")
         used.update(keys)
         entries.append(
             [index, {n: tensors[k] for n, k in zip(names, keys, strict=True)}]
         )
     if used != set(tensors):
-        raise ValueError("Invalid sk_reg model file: unexpected optimizer tensors.")
+        raise ValueError(f"{INVALID}: unexpected optimizer tensors.")
     return entries
-
-
-def _check_module_tensors(expected, state):
-    if state.keys() != expected.keys():
-        raise ValueError(
-            "The saved weights do not match the module rebuilt from the saved "
-            f"parameters: missing {sorted(expected.keys() - state.keys())}, "
-            f"unexpected {sorted(state.keys() - expected.keys())}."
-        )
-    for key, value in state.items():
-        want = expected[key]
-        if value.shape != want.shape or value.dtype != want.dtype:
-            raise ValueError(
-                f"The saved tensor {key!r} has shape {tuple(value.shape)} and dtype "
-                f"{value.dtype}; the module rebuilt from the saved parameters needs "
-                f"{tuple(want.shape)} and {want.dtype}."
-            )
-        if value.is_floating_point() and not torch.isfinite(value).all():
-            raise ValueError(f"The saved tensor {key!r} holds non-finite values.")
-
-
-def _check_optimizer_tensors(net, entries):
-    params = list(net.module_.parameters())
-    for index, entry in entries:
-        if not 0 <= index < len(params):
-            raise ValueError("Invalid sk_reg model file: optimizer state index.")
-        for name, value in entry.items():
-            if (
-                value.ndim
-                and value.shape != params[index].shape
-                or (value.is_floating_point() and not torch.isfinite(value).all())
-            ):
-                raise ValueError(
-                    f"Invalid sk_reg model file: optimizer state {index}.{name}."
-                )
-
-
-def _rebuild(estimator, net_state, device):
-    """The net as ``fit`` builds it, checked against and given the saved state."""
-    try:
-        net = build_net(estimator, net_state, device)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"The module cannot be rebuilt from the saved parameters: {exc}"
-        ) from exc
-    _check_module_tensors(net.module_.state_dict(), net_state["module"])
-    _check_optimizer_tensors(net, net_state["optimizer"]["state"])
-    try:
-        return fill_net(net, net_state)
-    except (RuntimeError, TypeError, ValueError, KeyError) as exc:
-        raise ValueError(
-            f"Invalid sk_reg model file: the optimizer or generator state does not "
-            f"fit the rebuilt model ({exc})."
-        ) from None
 
 
 def load(path, module=None, *, device=None):
@@ -957,14 +742,15 @@ def load(path, module=None, *, device=None):
     array([ True])
     """
     doc, tensors = _read(path)
+    searches = _table("search")
     Est = _lookup(
-        {**_ESTIMATORS, **_SEARCHES},
-        _field(doc, "estimator", str, ""),
+        {**_table("estimator"), **searches},
+        field(doc, "estimator", str, ""),
         "estimator class",
         "estimator",
     )
     _check_version(doc)
-    if Est in _SEARCHES.values():
+    if Est in searches.values():
         return _load_search(doc, tensors, Est, module, device)
     return _load_network(doc, tensors, Est, module, device)
 
@@ -983,28 +769,28 @@ def _load_network(doc, tensors, Est, module, device):
     """One network from its document and tensors (a file, or a search member)."""
     estimator, params = _constructed(doc, Est, module, device)
     _, device = estimator._validated_settings()
-    attrs = _decode_fitted(doc, Est, set(params))
-    net_state = _decode_net(doc, tensors, attrs["n_iter_"], len(attrs["loss_curve_"]))
-    _check_targets(Est, attrs, net_state["n_outputs"])
-    estimator.__dict__.update(attrs)
-    estimator.net_ = _rebuild(estimator, net_state, device)
+    attrs = _decoded_attributes(doc, Est, set(params), ("net_", STATE_KEY))
+    attrs[STATE_KEY] = {
+        "version": STATE_VERSION,
+        "converted": {"_dtype": "dtype"},
+        "net": _decode_net(doc, tensors),
+    }
+    set_fitted_state(estimator, attrs, device, strict=True)
     return estimator
 
 
 def _load_search(doc, tensors, Search, module, device):
     """A CV search: its own attributes, and each member through ``_load_network``."""
     search, _ = _constructed(doc, Search, module, device)
-    members = _field(doc, "members", list, "")
+    members = field(doc, "members", list, "")
     if not 1 <= len(members) <= 1000:
-        raise ValueError("Invalid sk_reg model file: members must hold 1 to 1000.")
+        raise ValueError(f"{INVALID}: members must hold 1 to 1000.")
     parts = _member_tensors(tensors, len(members))
     Net = search._Net
     nets = []
     for k, (member, part) in enumerate(zip(members, parts, strict=True)):
-        if _field(member, "estimator", str, f"members[{k}].") != Net.__name__:
-            raise ValueError(
-                f"Invalid sk_reg model file: members[{k}] is not a {Net.__name__}."
-            )
+        if field(member, "estimator", str, f"members[{k}].") != Net.__name__:
+            raise ValueError(f"{INVALID}: members[{k}] is not a {Net.__name__}.")
         nets.append(_load_network(member, part, Net, module, device))
     search.__dict__.update(_decode_search_fitted(doc, search, nets))
     search.estimators_, search.best_estimator_ = nets, nets[0]
@@ -1012,32 +798,10 @@ def _load_search(doc, tensors, Search, module, device):
 
 
 def _decode_search_fitted(doc, search, nets):
-    """The search's own fitted attributes, checked against its members."""
-    required = (
-        ("n_features_in_", int),
-        ("n_iter_", int),
-        ("best_index_", int),
-        ("best_params_", dict),
-        ("best_score_", (int, float)),
-        ("cv_results_", dict),
-    )
+    """The search's own fitted attributes (checked by the state)."""
     params = search.get_params(deep=False)
-    attrs = _decoded_attributes(doc, type(search), params, _FROM_MEMBERS, required)
-    _check_feature_names(attrs, attrs["n_features_in_"])
-    first = nets[0]
-    for key in ("n_features_in_", "n_outputs_", "_multilabel", "classes_"):
-        values = [getattr(net, key, None) for net in nets]
-        if key == "n_features_in_":
-            values.append(attrs[key])
-        if any(not np.array_equal(v, values[0]) for v in values):
-            raise ValueError(
-                f"Invalid sk_reg model file: the members disagree on {key}."
-            )
-    if attrs["n_iter_"] != first.n_iter_:
-        raise ValueError("Invalid sk_reg model file: n_iter_ is not the best's.")
-    if hasattr(first, "classes_"):  # derived, as fit derives them
-        attrs["classes_"], attrs["_multilabel"] = first.classes_, first._multilabel
-    return attrs
+    attrs = _decoded_attributes(doc, type(search), params, SEARCH_FROM_MEMBERS)
+    return check_search_attributes(attrs, nets)
 
 
 def _member_tensors(tensors, n_members):
@@ -1048,6 +812,6 @@ def _member_tensors(tensors, n_members):
             rf"{re.escape(_MEMBER_PREFIX)}(0|[1-9]\d{{0,3}})\.(.+)", name
         )
         if match is None or int(match[1]) >= n_members:
-            raise ValueError(f"Invalid sk_reg model file: unexpected tensor {name!r}.")
+            raise ValueError(f"{INVALID}: unexpected tensor {name!r}.")
         parts[int(match[1])][match[2]] = value
     return parts

@@ -87,13 +87,10 @@ def test_optimizer_whitelist_without_dunder_all(monkeypatch):
     # and name the same optimizers.
     import types
 
-    from sk_reg import persistence
+    from sk_reg import _state
 
     bare = types.ModuleType("optim")
     for name in torch.optim.__all__:
         setattr(bare, name, getattr(torch.optim, name))
     bare._private = torch.optim.SGD
-    accept = lambda c: issubclass(c, torch.optim.Optimizer)  # noqa: E731
-    assert persistence._public_classes(bare, accept) == persistence._public_classes(
-        torch.optim, accept
-    )
+    assert _state._optimizer_classes(bare) == _state._optimizer_classes(torch.optim)

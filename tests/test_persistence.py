@@ -987,3 +987,84 @@ def test_models_saved_by_an_earlier_version_load_and_predict_as_they_did(name, r
         assert model.module.batch_norm is False
     else:
         assert model.module is None and model.input_shape is None
+
+
+def _built_net(net):
+    """What fit chose when it built ``net``: settings and the built pieces."""
+    split = net.train_split
+    return {
+        **net.settings(),
+        "module": repr(net.module_),
+        "optimizer": type(net.optimizer_).__name__,
+        "param_groups": [
+            {k: v for k, v in g.items() if k != "params"}
+            for g in net.optimizer_.param_groups
+        ],
+        "callbacks": [name for name, _ in net.callbacks_],
+        "lr_schedule": net.lr_schedule,
+        "augment": repr(net.augment),
+        "split": None if split is None else vars(split),
+        "history": len(net.history),
+    }
+
+
+def _through_skops(est, tmp_path):
+    import skops.io as sio
+
+    path = tmp_path / "m.skops"
+    sio.dump(est, path)
+    return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+
+
+def _through_save(est, tmp_path):
+    sk_reg.save(est, tmp_path / "m.safetensors")
+    return sk_reg.load(tmp_path / "m.safetensors")
+
+
+@pytest.mark.parametrize(
+    "restore",
+    [
+        lambda est, tmp_path: pickle.loads(pickle.dumps(est)),
+        _through_save,
+        _through_skops,
+    ],
+    ids=["pickle", "save-load", "skops"],
+)
+def test_every_restore_rebuilds_the_net_fit_built(tmp_path, restore):
+    # The validation rows given to fit set the hold-out's n_train, which a
+    # rebuilt net must have too; also augment, schedule and optimizer.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 3), np.tile([0, 1], 20)
+    est = RegularizedNetClassifier(
+        (5,),
+        max_iter=3,
+        random_state=0,
+        early_stopping=True,
+        augment="noise",
+        learning_rate="invscaling",
+        optimizer="sgd",
+        learning_rate_init=0.01,
+    ).fit(X[:30], y[:30], X_val=X[30:], y_val=y[30:])
+    assert est.net_.settings()["n_train"] == 30
+    restored = restore(est, tmp_path)
+    assert _built_net(restored.net_) == _built_net(est.net_)
+    np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
+
+
+def test_pickle_from_other_versions_warns(monkeypatch):
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    from sk_reg import _state
+
+    est = RegularizedNetRegressor((3,), max_iter=2, random_state=0)
+    est.fit(np.eye(3), np.arange(3.0))
+    blob = pickle.dumps(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(blob)  # same versions: silent
+    monkeypatch.setattr(
+        _state, "_versions", lambda: {"sk_reg": "9.9", "scikit-learn": "0.1"}
+    )
+    with pytest.warns(InconsistentVersionWarning, match="0.1"):
+        with pytest.warns(UserWarning, match="from sk_reg 0.1.0 with sk_reg 9.9"):
+            pickle.loads(blob)
