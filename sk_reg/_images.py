@@ -12,7 +12,8 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError
+
+from ._compat import InvalidParameterError
 
 
 def check_input_shape_param(input_shape) -> None:

@@ -381,11 +381,15 @@ class _RegularizedNet(NeuralNet):
         self.power_t = power_t
         super().__init__(module, *args, **kwargs)
 
-    @property
-    def _default_callbacks(self):
+    def get_default_callbacks(self):
         # skorch's PrintLog (ANSI colours) and per-batch loss scoring are
         # replaced by the epoch-level bookkeeping in run_single_epoch.
         return [("epoch_timer", EpochTimer())]
+
+    def _train_mode(self, training):
+        """Training or evaluation mode for the module and the criterion."""
+        self.module_.train(training)
+        self.criterion_.train(training)
 
     def initialize(self):
         super().initialize()
@@ -580,7 +584,7 @@ class _RegularizedNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # module.train() recurses in Python
-            self._set_training(True)
+            self._train_mode(True)
         Xb, yb, swb = batch
         if self.augment is not None:
             if is_csr(Xb) and not self.augment.takes_csr:
@@ -640,7 +644,7 @@ class _RegularizedNet(NeuralNet):
 
     def validation_step(self, batch, **fit_params):
         if self.module_.training:
-            self._set_training(False)
+            self._train_mode(False)
         Xb, yb, swb = batch
         with torch.no_grad():
             y_pred = self.module_(Xb)

@@ -179,6 +179,27 @@ def with_added_params(cls, params):
     return {**getattr(cls, "_added_params", {}), **params}
 
 
+def new_estimator(cls, params):
+    """``cls(**params)``, its hyperparameters checked as ``fit`` checks them.
+
+    Examples
+    --------
+    >>> from sk_reg import RegularizedNetRegressor
+    >>> from sk_reg._state import new_estimator
+    >>> try:
+    ...     new_estimator(RegularizedNetRegressor, {"l2": -1.0})
+    ... except ValueError as exc:
+    ...     print(exc)
+    The 'l2' parameter of RegularizedNetRegressor must be a float in the range
+    [0.0, inf). Got -1.0 instead.
+    """
+    from ._compat import check_params
+
+    estimator = cls(**params)
+    check_params(estimator)
+    return estimator
+
+
 def _versions():
     import sklearn
 

@@ -55,11 +55,9 @@ from numbers import Real
 
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, InvalidParameterError
-from sklearn.utils.metaestimators import _BaseComposition
 from torch.nn import functional as F
 
-from ._compat import sample_beta
+from ._compat import Interval, InvalidParameterError, check_params, sample_beta
 from ._rng import generator
 from ._sparse import csr_rows, csr_with_values, is_csr, scale_rows
 from ._state import storable
@@ -103,6 +101,11 @@ class BaseAugmentation(BaseEstimator):
     #: sparse ``X``; other transforms receive the batch densified.
     takes_csr = False
     _parameter_constraints: dict = {}
+
+    def _check_params(self):
+        """Raise ``InvalidParameterError`` for an invalid hyperparameter
+        (the constraints, then whatever subclasses add)."""
+        check_params(self)
 
     def check_input(
         self, n_features: int, input_shape: tuple[int, int, int] | None = None
@@ -271,8 +274,20 @@ class Mixup(BaseAugmentation):
         return X_mixed, _mix(y, y.index_select(0, perm), lam)
 
 
+def _check_step_names(names):
+    """Step names must be distinct, free of ``"__"`` and not ``"steps"``."""
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or "__" in name or name == "steps":
+            raise ValueError(
+                f"Compose step names must be strings without '__' and other than "
+                f"'steps'; got {name!r}."
+            )
+        if name in names[:i]:
+            raise ValueError(f"Compose step names must be unique; {name!r} repeats.")
+
+
 @storable("augmentation")
-class Compose(_BaseComposition, BaseAugmentation):
+class Compose(BaseAugmentation):
     """Apply several augmentations one after the other.
 
     Parameters
@@ -319,7 +334,15 @@ class Compose(_BaseComposition, BaseAugmentation):
         >>> Compose([("noise", GaussianNoise(0.2))]).get_params()["noise__std"]
         0.2
         """
-        return self._get_params("steps", deep=deep)
+        params = {"steps": self.steps}
+        if deep:
+            for name, step in self.steps:
+                params[name] = step
+                params.update(
+                    (f"{name}__{key}", value)
+                    for key, value in step.get_params(deep=True).items()
+                )
+        return params
 
     def set_params(self, **params):
         """Set parameters, including those of the steps (``name__param``).
@@ -341,19 +364,25 @@ class Compose(_BaseComposition, BaseAugmentation):
         >>> aug.steps[0][1].std
         1.0
         """
-        self._set_params("steps", **params)
-        return self
+        if "steps" in params:
+            self.steps = params.pop("steps")
+        # A step replaced whole by its name, then the nested parameters.
+        steps = dict(self.steps)
+        for name in [key for key in params if key in steps]:
+            steps[name] = params.pop(name)
+        self.steps = [(name, steps[name]) for name, _ in self.steps]
+        return super().set_params(**params) if params else self
 
-    def _validate_params(self):
-        super()._validate_params()
-        self._validate_names([name for name, _ in self.steps])
+    def _check_params(self):
+        super()._check_params()
+        _check_step_names([name for name, _ in self.steps])
         for _, aug in self.steps:
             if not isinstance(aug, BaseAugmentation):
                 raise TypeError(
                     "Compose steps must be sk_reg.augment objects, got "
                     f"{type(aug).__name__}."
                 )
-            aug._validate_params()
+            aug._check_params()
 
     def check_input(
         self, n_features: int, input_shape: tuple[int, int, int] | None = None
@@ -578,8 +607,8 @@ class RandomAffine(_ImageAugmentation):
         self.scale = scale
         self.shift = shift
 
-    def _validate_params(self):
-        super()._validate_params()
+    def _check_params(self):
+        super()._check_params()
         degrees, scale, _ = self._ranges()
         _check_pair("degrees", degrees, low=-180)
         _check_pair("scale", scale, low=0)
@@ -1058,7 +1087,7 @@ def _resolve_augment(augment):
         steps = [(n, AUGMENTATIONS[n]()) for n in names]
         return steps[0][1] if len(steps) == 1 else Compose(steps)
     augment = clone(augment)
-    augment._validate_params()
+    augment._check_params()
     return augment
 
 

@@ -23,25 +23,26 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
-    _fit_context,
     clone,
 )
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-)
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
+from ._compat import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    check_params,
+    check_sample_weight,
+    fit_context,
+)
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._state import storable, with_added_params
 from .estimators import (
@@ -462,7 +463,7 @@ class _NetCV(BaseEstimator):
         y = self._check_y(y)
         self._input_shape = resolve_input_shape(shape, X.shape[1])
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = check_sample_weight(sample_weight, X)
         seed = _draw_seed(self.random_state)
         chosen = self._search(X, y, sample_weight, seed)
         # Each refit trains for its epochs on all rows: no early stopping (a
@@ -575,7 +576,7 @@ def _candidate(base, params, index):
 def _validated(estimator, where=""):
     """``estimator``, its parameters checked as its ``fit`` checks them."""
     try:
-        estimator._validate_params()
+        check_params(estimator)
         estimator._validated_settings()  # what the constraints cannot check
     except InvalidParameterError as exc:
         raise InvalidParameterError(f"{where}{exc}") from exc
@@ -948,7 +949,7 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
             return self.scoring
         return None if self._multilabel else "neg_log_loss"
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Choose the regularization on a hold-out, then refit on all rows.
 
@@ -1161,7 +1162,7 @@ class RegularizedNetRegressorCV(RegressorMixin, _NetCV):
     def _ensemble_predict(self, X):
         return _mean([net.predict(X) for net in self.estimators_])
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Choose the regularization on a hold-out, then refit on all rows.
 

@@ -12,26 +12,27 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    InvalidParameterError,
-    Options,
-    StrOptions,
-)
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 from torch import nn
 
+from ._compat import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+    check_sample_weight,
+    fit_context,
+)
 from ._docstrings import _fill_doc
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._losses import (
@@ -459,7 +460,7 @@ class _BaseRegularizedNet(BaseEstimator):
     def _sample_weight(self, sample_weight, X, y_enc):
         """Combined sample and class weights, or None when all are one."""
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
             if not np.any(sample_weight > 0):
@@ -1365,7 +1366,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     def _decode_y(self, y_enc):
         return y_enc.astype(int) if self._multilabel else self.classes_[y_enc]
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(
         self,
         X,
@@ -1412,7 +1413,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         return self._fit(X, y, sample_weight, validation=validation)
 
     @_WithoutEarlyStopping
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
 
@@ -1799,7 +1800,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         y = self._unscale(y.reshape(len(y), -1))
         return y.ravel() if self._y_ndim == 1 else y
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(
         self,
         X,
@@ -1846,7 +1847,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         return self._fit(X, y, sample_weight, validation=validation)
 
     @_WithoutEarlyStopping
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def partial_fit(self, X, y, sample_weight=None):
         """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
 

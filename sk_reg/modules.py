@@ -19,11 +19,16 @@ from numbers import Integral
 
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from torch import nn
 from torch.nn import functional as F
 
-from ._compat import CONV_TYPES
+from ._compat import (
+    CONV_TYPES,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    check_params,
+)
 from ._images import resolve_input_shape
 from ._rng import generator
 from ._sparse import CSRLinear
@@ -283,7 +288,7 @@ class MLP(BaseEstimator):
         >>> MLP((5,)).build(3, 1, dropout=0.5)[2]
         Dropout(p=0.5, inplace=False)
         """
-        self._validate_params()
+        check_params(self)
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         network = _make_mlp(n_features, n_outputs, sizes, self.activation, dropout)
         if self.init == "glorot":
@@ -469,7 +474,7 @@ class ConvNet(BaseEstimator):
                 "ConvNet needs the image shape: set input_shape=(channels, height, "
                 "width) on the estimator, or pass X of shape (n, C, H, W)."
             )
-        self._validate_params()
+        check_params(self)
         if not all(isinstance(c, Integral) and c > 0 for c in self.channels):
             raise InvalidParameterError(
                 "The 'channels' parameter of ConvNet must contain positive ints; "

@@ -12,8 +12,8 @@ from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_array
-from sklearn.utils._param_validation import Interval, validate_params
 
+from ._compat import Interval, validate_params
 from .estimators import _quiet_stop_warnings
 from .modules import first_linear_weight
 

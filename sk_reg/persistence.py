@@ -48,6 +48,7 @@ from ._state import (
     check_search_attributes,
     field,
     fitted_state,
+    new_estimator,
     set_fitted_state,
     storable_classes,
     with_added_params,
@@ -760,9 +761,7 @@ def _constructed(doc, Est, module, device):
     params = _decode_hyperparameters(doc, Est, module)
     if device is not None:
         params["device"] = device
-    estimator = Est(**params)
-    estimator._validate_params()
-    return estimator, params
+    return new_estimator(Est, params), params
 
 
 def _load_network(doc, tensors, Est, module, device):

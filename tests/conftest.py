@@ -7,13 +7,20 @@ torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``gpu`` need CUDA: skipped, with the reason, without it."""
-    if torch.cuda.is_available():
-        return
-    skip = pytest.mark.skip(reason="needs CUDA (no GPU on this machine)")
+    """Tests marked ``gpu`` need CUDA: skipped, with the reason, without it.
+    Tests marked ``fast_path`` test a private fast path itself: skipped when
+    sk_reg uses public APIs only (``SK_REG_PUBLIC_ONLY=1``)."""
+    from sk_reg._compat import PUBLIC_ONLY
+
+    skips = {}
+    if not torch.cuda.is_available():
+        skips["gpu"] = pytest.mark.skip(reason="needs CUDA (no GPU on this machine)")
+    if PUBLIC_ONLY:
+        skips["fast_path"] = pytest.mark.skip(reason="SK_REG_PUBLIC_ONLY=1")
     for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 def _same_tree(a, b):

@@ -5,9 +5,9 @@ import pickle
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_reg import augment as A
+from sk_reg._compat import InvalidParameterError
 from sk_reg.augment import (
     AUGMENTATIONS,
     CutMix,

@@ -97,6 +97,7 @@ def test_mixup_trains_without_the_private_sampler(monkeypatch):
     assert clf.score(X, y) > 0.9
 
 
+@pytest.mark.fast_path
 def test_adam_without_the_fused_kernel_takes_the_regular_step(monkeypatch):
     params = [nn.Parameter(torch.randn(3, 2))]
     opt = torch.optim.Adam(params, lr=0.1, fused=True)
@@ -108,6 +109,7 @@ def test_adam_without_the_fused_kernel_takes_the_regular_step(monkeypatch):
     assert _compat.optimizer_hooked(object())  # cannot tell: assume hooks
 
 
+@pytest.mark.fast_path
 def test_missing_backward_ops_disable_the_hand_written_step(monkeypatch):
     module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     assert _fast_mlp.mlp_plan(module) is not None
@@ -148,3 +150,126 @@ def test_fit_with_penalties_is_the_same_without_private_names(monkeypatch):
     for a, b in zip(expected, coefs(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert (expected[0] == 0).any()  # the L1 step ran and set exact zeros
+
+
+# -- scikit-learn's parameter validation -------------------------------------------
+def _as_fallback(constraint):
+    """scikit-learn's constraint object as its sk_reg._constraints twin."""
+    from sk_reg import _constraints as fb
+
+    kind = type(constraint).__name__
+    if kind == "Interval":
+        c = constraint
+        return fb.Interval(c.type, c.left, c.right, closed=c.closed)
+    if kind == "StrOptions":
+        return fb.StrOptions(constraint.options)
+    if kind == "Options":
+        return fb.Options(constraint.type, constraint.options)
+    if kind == "HasMethods":
+        return fb.HasMethods(constraint.methods)
+    return constraint  # None, a type, callable or a named string
+
+
+_VALUES = [0, 1, -1, 3, 0.5, 1.5, -0.1, 1.0, np.inf, -np.inf, np.nan, True, None]
+_VALUES += ["auto", "x", "adam", "relu", [1], (1,), (8, 8), 1j, 2**32, np.float32(2)]
+_VALUES += [np.random.RandomState(0), torch.optim.SGD, print, "cnn", "noise+mixup"]
+
+
+def _verdict(validate, constraints, name, value):
+    try:
+        validate({name: constraints}, {name: value}, "Est")
+    except ValueError as exc:
+        assert f"'{name}' parameter of Est must be" in str(exc)
+        return False
+    return True
+
+
+@pytest.mark.skipif(
+    _compat._VALIDATION is _compat._constraints, reason="scikit-learn's is missing"
+)
+def test_constraint_fallback_agrees_with_scikit_learn():
+    from sk_reg import _constraints
+    from sk_reg._state import storable_classes
+
+    checked = 0
+    for kind in ("estimator", "search", "builder", "augmentation"):
+        for cls in storable_classes(kind).values():
+            defaults = cls().get_params(deep=False) if kind != "augmentation" else {}
+            for name, constraints in cls._parameter_constraints.items():
+                twins = [_as_fallback(c) for c in constraints]
+                for value in [*_VALUES, defaults.get(name)]:
+                    ours = _verdict(
+                        _constraints.validate_parameter_constraints, twins, name, value
+                    )
+                    theirs = _verdict(
+                        _compat._VALIDATION.validate_parameter_constraints,
+                        constraints,
+                        name,
+                        value,
+                    )
+                    assert ours == theirs, (cls.__name__, name, value)
+                    checked += 1
+    assert checked > 1000
+
+
+def test_public_only_mode_uses_no_private_api():
+    # The whole suite runs once with SK_REG_PUBLIC_ONLY=1 in CI; here, that
+    # the switch reaches every lookup.
+    code = (
+        "from sk_reg import _compat as c; import torch; "
+        "assert c._private(torch, '_foreach_add_') is None; "
+        "assert c._VALIDATION is c._constraints; "
+        "assert c.CONV_TYPES == c._PUBLIC_CONV_TYPES; "
+        "assert c.activation_backward('tanh') is None; "
+        "assert c.module_hooked(torch.nn.Linear(1, 1)); print('ok')"
+    )
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "SK_REG_PUBLIC_ONLY": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_no_private_api_outside_compat():
+    """Scan sk_reg: no private name of torch, scikit-learn, skorch, numpy or
+    Python (a module path or an attribute with a leading underscore, or a
+    private attribute those libraries' base classes define) outside _compat."""
+    import ast
+    import pathlib
+
+    import sklearn.base
+    import skorch
+
+    import sk_reg
+
+    def private(name):
+        return name.startswith("_") and not name.endswith("__")
+
+    bases = (nn.Module, torch.optim.Optimizer, skorch.NeuralNet)
+    inherited = {n for cls in bases for n in dir(cls) if private(n)}
+    inherited |= {n for n in dir(sklearn.base.BaseEstimator) if private(n)}
+    roots = {"torch", "sklearn", "skorch", "np", "numpy", "sys", "nn", "F", "sp"}
+    found = []
+    for path in sorted(pathlib.Path(sk_reg.__file__).parent.glob("*.py")):
+        if path.name == "_compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                parts = node.module.split(".") + [a.name for a in node.names]
+                if parts[0] in ("torch", "sklearn", "skorch", "numpy", "scipy") and any(
+                    private(p) for p in parts
+                ):
+                    found.append(f"{where} from {node.module} import ...")
+            if isinstance(node, ast.Attribute) and private(node.attr):
+                root = node.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id in roots:
+                    found.append(f"{where} {ast.unparse(node)}")
+                elif node.attr in inherited:
+                    found.append(f"{where} {ast.unparse(node)} (a library's own)")
+    assert not found, found

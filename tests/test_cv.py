@@ -11,7 +11,6 @@ from sklearn.datasets import load_iris, make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
 
 import sk_reg
 from sk_reg import (
@@ -20,6 +19,7 @@ from sk_reg import (
     RegularizedNetRegressor,
     RegularizedNetRegressorCV,
 )
+from sk_reg._compat import InvalidParameterError
 from sk_reg.augment import GaussianNoise
 from sk_reg.cv import halving_schedule
 

@@ -16,10 +16,10 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg._compat import InvalidParameterError
 from sk_reg._net import _TensorDataset
 from sk_reg.augment import BaseAugmentation, Compose, GaussianNoise, Mixup
 

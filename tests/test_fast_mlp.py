@@ -39,6 +39,7 @@ CASES = [
 ]
 
 
+@pytest.mark.fast_path
 @pytest.mark.parametrize("loss, target", CASES)
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -72,6 +73,7 @@ class _Doubled(torch.nn.ReLU):
     """A subclass may change the maths: not planned."""
 
 
+@pytest.mark.fast_path
 def test_only_plain_sequentials_are_planned():
     module = MLP((4,)).build(3, 2)
     assert mlp_plan(module) is not None

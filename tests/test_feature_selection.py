@@ -11,7 +11,6 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import SelectFromModel
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from sk_reg import (
@@ -19,6 +18,7 @@ from sk_reg import (
     RegularizedNetRegressor,
     regularization_path,
 )
+from sk_reg._compat import InvalidParameterError
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

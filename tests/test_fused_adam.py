@@ -24,6 +24,7 @@ def _pair(opt_cls, **kwargs):
     return made
 
 
+@pytest.mark.fast_path
 @pytest.mark.parametrize(
     "opt_cls, kwargs",
     [
@@ -55,6 +56,7 @@ def test_direct_step_equals_optimizer_step(opt_cls, kwargs):
             assert torch.equal(value, got_opt.state[b][key]), key
 
 
+@pytest.mark.fast_path
 def test_unusual_optimizers_take_the_regular_step():
     (_, opt), _ = _pair(torch.optim.Adam)
     assert _fused_adam.can_step(opt)
@@ -67,6 +69,7 @@ def test_unusual_optimizers_take_the_regular_step():
     assert not _fused_adam.can_step(torch.optim.SGD([p], lr=0.1))
 
 
+@pytest.mark.fast_path
 def test_adamw_without_the_decoupled_key_steps_as_adamw():
     # torch 2.5 and 2.6: AdamW's groups have no "decoupled_weight_decay" key,
     # and the step must still be AdamW's (it used to take Adam's kernel).

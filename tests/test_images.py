@@ -9,10 +9,10 @@ import torch
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
-from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg._compat import InvalidParameterError
 from sk_reg.augment import _resolve_augment
 from sk_reg.modules import ConvNet
 

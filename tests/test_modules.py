@@ -5,9 +5,9 @@ import pickle
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
+from sk_reg._compat import InvalidParameterError
 from sk_reg.modules import MLP, ConvNet, _instantiate_module, first_linear_weight
 
 

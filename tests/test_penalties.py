@@ -159,9 +159,8 @@ def test_l2_gradient_is_the_gradient_of_the_l2_term(w_sum):
 @pytest.mark.parametrize("optimizer", [torch.optim.RMSprop, torch.optim.Adagrad])
 @pytest.mark.parametrize("penalty", ["l1", "feature_l1"])
 def test_l1_refuses_optimizers_without_a_step_rule(optimizer, penalty):
-    from sklearn.utils._param_validation import InvalidParameterError
-
     from sk_reg import RegularizedNetClassifier
+    from sk_reg._compat import InvalidParameterError
 
     X, y = np.random.RandomState(0).randn(20, 3), np.arange(20) % 2
     clf = RegularizedNetClassifier((4,), optimizer=optimizer, **{penalty: 0.01})

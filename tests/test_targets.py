@@ -7,9 +7,9 @@ import pytest
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg._compat import InvalidParameterError
 from sk_reg.augment import Compose, GaussianNoise, Mixup
 
 FAST = dict(hidden_layer_sizes=(32,), learning_rate_init=1e-2, random_state=0)

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EpochTimer
 from test_estimators import _WrongOutput
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
+from sk_reg._compat import InvalidParameterError
 from sk_reg._net import _RegularizedNet
 from sk_reg.augment import Compose, GaussianNoise, Mixup
 
