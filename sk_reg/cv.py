@@ -45,12 +45,8 @@ from ._compat import (
 )
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._state import storable, with_added_params
-from .estimators import (
-    RegularizedNetClassifier,
-    RegularizedNetRegressor,
-    _draw_seed,
-    _quiet_stop_warnings,
-)
+from ._training import _draw_seed, _quiet_stop_warnings
+from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
 from .modules import is_convnet
 
 __all__ = ["RegularizedNetClassifierCV", "RegularizedNetRegressorCV"]

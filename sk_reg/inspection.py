@@ -52,8 +52,8 @@ def _final_step(estimator):
 
 def _networks(estimator):
     """``[(name, network)]`` of the fitted sk_reg networks behind ``estimator``."""
+    from ._base import _BaseRegularizedNet
     from .cv import _NetCV
-    from .estimators import _BaseRegularizedNet
 
     model = _final_step(estimator)
     if isinstance(model, _NetCV):

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_array
 
 from ._compat import Interval, validate_params
-from .estimators import _quiet_stop_warnings
+from ._training import _quiet_stop_warnings
 from .modules import first_linear_weight
 
 __all__ = ["regularization_path"]

@@ -17,8 +17,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetClassifierCV
 from sk_reg._rng import generator, seeded_global, training_generators
+from sk_reg._training import _quiet_stop_warnings
 from sk_reg.augment import GaussianNoise, Mixup
-from sk_reg.estimators import _quiet_stop_warnings
 from sk_reg.modules import Dropout
 
 

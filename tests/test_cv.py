@@ -338,7 +338,7 @@ def test_candidates_early_stop_on_the_search_hold_out(iris, weights):
     """One candidate: the search's score is its best validation score on the
     hold-out (weighted as its early stopping is, by sample and class
     weights), reached at the epoch the refit trains for."""
-    from sk_reg.estimators import _draw_seed
+    from sk_reg._training import _draw_seed
 
     X, y = iris
     keep = np.r_[0:50, 50:70, 100:150]  # unequal classes, for "balanced"

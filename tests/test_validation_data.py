@@ -170,7 +170,7 @@ def test_a_weightless_validation_split_is_named(Est):
 
 
 def test_a_search_with_a_weightless_hold_out_is_named():
-    from sk_reg.estimators import _draw_seed
+    from sk_reg._training import _draw_seed
 
     rng = np.random.RandomState(0)
     X = rng.randn(40, 3)
