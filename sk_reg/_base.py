@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._activations import ACTIVATIONS
 from ._building import _OPTIMIZERS, _NetBuilding
 from ._compat import (
     HasMethods,
@@ -33,7 +34,6 @@ from ._state import (
 from ._training import _Training
 from .augment import BaseAugmentation, _resolve_augment
 from .modules import (
-    _ACTIVATIONS,
     _check_hidden_layer_sizes,
     _check_module_param,
     first_linear_weight,
@@ -104,7 +104,7 @@ class _BaseRegularizedNet(_NetBuilding, _Training, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "feature_l1": [Interval(Real, 0, None, closed="left")],

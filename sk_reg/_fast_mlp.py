@@ -16,66 +16,44 @@ gradients equal autograd's up to the order of floating point sums.
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from ._compat import activation_backward, module_hooked
-from ._sparse import CSRLinear, is_csr
-from .modules import Dropout
+from ._activations import BY_LAYER
+from ._compat import module_hooked
+from ._sparse import is_csr
+from .modules import Dropout, plain_mlp_layers
 
-_threshold_backward = activation_backward("threshold")
-
-
-def _relu_backward(grad, out):
-    return _threshold_backward(grad, out, 0)
-
-
-# Layer type -> (forward, backward from the grad and the forward's output).
-_ACTIVATIONS = {
-    nn.ReLU: (torch.relu, _relu_backward),
-    nn.Tanh: (torch.tanh, activation_backward("tanh")),
-    nn.Sigmoid: (torch.sigmoid, activation_backward("sigmoid")),
-    nn.Identity: (None, None),
-}
 _LINEAR, _ACTIVATION, _DROPOUT = range(3)
-
-
-#: Whether this torch has every backward op the hand-written step needs.
-_HAS_BACKWARDS = None not in (
-    _threshold_backward,
-    *(backward for forward, backward in _ACTIVATIONS.values() if forward),
-)
 
 
 def mlp_plan(module):
     """The layers of ``module`` as ``(kind, layer)`` steps, or None.
 
-    None unless ``module`` is exactly an ``nn.Sequential`` of ``nn.Linear``
-    (or :class:`~sk_reg.modules.CSRLinear`), ReLU/Tanh/Sigmoid/Identity and
-    sk_reg ``Dropout`` layers (exact types: a subclass may change the maths),
-    without hooks, every parameter trainable.
+    None unless ``module`` is a plain MLP (:func:`sk_reg.modules.plain_mlp_layers`)
+    whose activations all have a hand-written backward, whose dropout layers
+    are sk_reg's and whose linear layers have biases, without hooks, every
+    parameter trainable. Activation steps hold their catalogue entry.
     """
-    if not _HAS_BACKWARDS or type(module) is not nn.Sequential:
-        return None
-    if module_hooked(module) or not len(module):
+    layers = plain_mlp_layers(module)
+    if layers is None or module_hooked(module):
         return None
     if not all(p.requires_grad for p in module.parameters()):
         return None
     steps = []
-    for layer in module:
-        kind = type(layer)
+    for kind, layer in layers:
         if module_hooked(layer):
             return None
-        if kind in (nn.Linear, CSRLinear) and layer.bias is not None:
+        if kind == "linear" and layer.bias is not None:
             steps.append((_LINEAR, layer))
-        elif kind in _ACTIVATIONS:
-            if _ACTIVATIONS[kind][0] is not None:
-                steps.append((_ACTIVATION, kind))
-        elif kind is Dropout:
+        elif kind == "activation" and BY_LAYER[type(layer)].hand_written:
+            activation = BY_LAYER[type(layer)]
+            if activation.forward is not None:  # not the identity
+                steps.append((_ACTIVATION, activation))
+        elif type(layer) is Dropout:
             steps.append((_DROPOUT, layer))
         else:
             return None
-    return steps if steps[0][0] == _LINEAR else None
+    return steps
 
 
 def applies(plan, X):
@@ -90,7 +68,7 @@ def predict(plan, X):
         if kind == _LINEAR:
             h = F.linear(h, step.weight, step.bias)
         elif kind == _ACTIVATION:
-            h = _ACTIVATIONS[step][0](h)
+            h = step.forward(h)
     return h
 
 
@@ -109,7 +87,7 @@ def forward_backward(plan, X, y, sw, loss):
                 saved.append(h)
                 h = F.linear(h, step.weight, step.bias)
             elif kind == _ACTIVATION:
-                h = _ACTIVATIONS[step][0](h)
+                h = step.forward(h)
                 saved.append(h)
             else:
                 mask = step.training_mask(h)
@@ -126,7 +104,7 @@ def forward_backward(plan, X, y, sw, loss):
                 if i:
                     grad = grad.mm(step.weight)
             elif kind == _ACTIVATION:
-                grad = _ACTIVATIONS[step][1](grad, saved[i])
+                grad = step.backward(grad, saved[i])
             else:
                 grad = grad * saved[i]
     return h, value, sw_sum

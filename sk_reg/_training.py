@@ -15,7 +15,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     check_is_fitted,
 )
-from torch import nn
 
 from ._net import (
     _FitInterrupted,
@@ -26,6 +25,7 @@ from ._sparse import csr_tensor_to_scipy, is_csr
 from .augment import _prepare_augment
 from .modules import (
     MLP,
+    plain_mlp_layers,
 )
 
 _quiet_stops = threading.local()
@@ -367,10 +367,10 @@ class _Training:
 
     def _mlp_linears(self, raise_error=True):
         """The ``Linear`` layers of the built-in MLP module, in order."""
-        module = self.net_.module_
+        layers = plain_mlp_layers(self.net_.module_)
         built_in = self.module is None or isinstance(self.module, MLP)
-        if built_in and isinstance(module, nn.Sequential):
-            return [layer for layer in module if isinstance(layer, nn.Linear)]
+        if built_in and layers is not None:
+            return [layer for kind, layer in layers if kind == "linear"]
         if raise_error:
             raise AttributeError(
                 "coefs_ and intercepts_ exist for the built-in MLP module only "

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 from torch.nn import functional as F
 
+from ._activations import ACTIVATIONS, BY_LAYER
 from ._compat import (
     CONV_TYPES,
     Interval,
@@ -35,14 +36,6 @@ from ._sparse import CSRLinear
 from ._state import storable, with_added_params
 
 __all__ = ["MLP", "ConvNet", "CSRLinear", "Dropout"]
-
-_ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "logistic": nn.Sigmoid,
-    "identity": nn.Identity,
-    "gelu": nn.GELU,
-}
 
 
 # Dropout rates are quantised to multiples of 2**-16 on the CPU fast path.
@@ -186,6 +179,46 @@ def _glorot_uniform_(network: nn.Sequential, activation: str) -> None:
             layer.bias.uniform_(-bound, bound)
 
 
+def plain_mlp_layers(module):
+    """``module``'s layers as ``(kind, layer)`` pairs if it is a plain MLP.
+
+    The one test of "is this a plain multilayer perceptron", used by the
+    hand-written training step, the ONNX export and ``coefs_``: exactly an
+    :class:`torch.nn.Sequential` (not a subclass) of ``nn.Linear`` or
+    :class:`~sk_reg._sparse.CSRLinear` layers, activations of the catalogue
+    (:mod:`sk_reg._activations`) and dropout layers (sk_reg's or torch's),
+    starting with a linear layer; exact types, since a subclass may change the
+    maths. ``kind`` is ``"linear"``, ``"activation"`` or ``"dropout"``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Any module.
+
+    Returns
+    -------
+    layers : list of (str, torch.nn.Module) or None
+        None when ``module`` is not a plain MLP.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from sk_reg.modules import plain_mlp_layers
+    >>> [k for k, _ in plain_mlp_layers(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))]
+    ['linear', 'activation']
+    >>> plain_mlp_layers(nn.Sequential(nn.Conv1d(1, 1, 1))) is None
+    True
+    """
+    if type(module) is not nn.Sequential or not len(module):
+        return None
+    kinds = {nn.Linear: "linear", CSRLinear: "linear", Dropout: "dropout"}
+    kinds |= {nn.Dropout: "dropout", **dict.fromkeys(BY_LAYER, "activation")}
+    layers = [(kinds.get(type(layer)), layer) for layer in module]
+    if any(kind is None for kind, _ in layers) or layers[0][0] != "linear":
+        return None
+    return layers
+
+
 def _make_mlp(
     n_features: int,
     n_outputs: int,
@@ -198,7 +231,7 @@ def _make_mlp(
     for width in hidden_layer_sizes:
         # The first layer also multiplies sparse (CSR) batches directly.
         layers.append((nn.Linear if layers else CSRLinear)(n_in, int(width)))
-        layers.append(_ACTIVATIONS[activation]())
+        layers.append(ACTIVATIONS[activation].layer())
         if dropout > 0:
             layers.append(Dropout(dropout))
         n_in = int(width)
@@ -251,7 +284,7 @@ class MLP(BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "init": [StrOptions({"torch", "glorot"})],
     }
 
@@ -411,7 +444,7 @@ class ConvNet(BaseEstimator):
         "channels": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "hidden": [Interval(Integral, 0, None, closed="left")],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "batch_norm": ["boolean"],
     }
 
@@ -488,7 +521,7 @@ class ConvNet(BaseEstimator):
     def _features(self, shape):
         """The convolutional blocks, and the size of their flattened output."""
         n_channels, height, width = shape
-        act = _ACTIVATIONS[self.activation]
+        act = ACTIVATIONS[self.activation].layer
         blocks: list[nn.Module] = []
         for n_out in self.channels:
             n_out = int(n_out)
@@ -511,7 +544,7 @@ class ConvNet(BaseEstimator):
 
     def _head(self, n_in, n_outputs, dropout):
         """Flatten, then the dense layers."""
-        act = _ACTIVATIONS[self.activation]
+        act = ACTIVATIONS[self.activation].layer
         head: list[nn.Module] = [nn.Flatten()]
         if self.hidden > 0:
             head += [Dropout(dropout)] if dropout > 0 else []

@@ -65,16 +65,16 @@ from skl2onnx.common.data_types import (
 from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 from torch import nn
 
+from ._activations import BY_LAYER
 from ._state import exported_network
 from .cv import RegularizedNetClassifierCV, RegularizedNetRegressorCV
 from .estimators import RegularizedNetClassifier, RegularizedNetRegressor
-from .modules import Dropout
+from .modules import plain_mlp_layers
 
 __all__ = []
 
 _ONNX_TYPES = {torch.float32: TensorProto.FLOAT, torch.float64: TensorProto.DOUBLE}
 _NUMPY_TYPES = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64}
-_ACTIVATION_OPS = {nn.ReLU: "Relu", nn.Tanh: "Tanh", nn.Sigmoid: "Sigmoid"}
 # The newest opset the TorchScript exporter writes.
 _TORCH_MAX_OPSET = 20
 
@@ -137,19 +137,19 @@ def _regressor_shapes(operator):
 
 # -- the network ---------------------------------------------------------------
 def _sequential_layers(module):
-    """The layers of a Linear/activation/dropout ``nn.Sequential``, else None."""
-    if not isinstance(module, nn.Sequential):
+    """The layers of a plain MLP that need nodes (no dropout or identity: the
+    identity in eval mode), else None (``torch.onnx.export`` then)."""
+    layers = plain_mlp_layers(module)
+    if layers is None or any(
+        isinstance(layer, nn.GELU) and layer.approximate != "none"
+        for _, layer in layers
+    ):
         return None
-    kept = []
-    for layer in module:
-        if isinstance(layer, (nn.Dropout, Dropout, nn.Identity)):
-            continue  # identity in eval mode
-        if isinstance(layer, nn.GELU) and layer.approximate != "none":
-            return None
-        if not isinstance(layer, (nn.Linear, nn.GELU, *_ACTIVATION_OPS)):
-            return None
-        kept.append(layer)
-    return kept
+    return [
+        layer
+        for kind, layer in layers
+        if kind == "linear" or (kind == "activation" and BY_LAYER[type(layer)].onnx)
+    ]
 
 
 def _add_array(scope, container, stem, array):
@@ -191,10 +191,10 @@ def _emit_layers(scope, container, layers, x, onnx_type):
                 transB=1,
                 name=scope.get_unique_operator_name("Gemm"),
             )
-        elif isinstance(layer, nn.GELU):
+        elif BY_LAYER[type(layer)].onnx == "Gelu":  # the erf form, any opset
             out = _emit_gelu(scope, container, x, out, onnx_type)
         else:
-            op = _ACTIVATION_OPS[type(layer)]
+            op = BY_LAYER[type(layer)].onnx
             container.add_node(op, [x], out, name=scope.get_unique_operator_name(op))
         x = out
     return x

@@ -13,7 +13,13 @@ import torch
 from scipy import stats
 from torch import nn
 
-from sk_reg import RegularizedNetClassifier, _compat, _fast_mlp, _fused_adam
+from sk_reg import (
+    RegularizedNetClassifier,
+    _activations,
+    _compat,
+    _fast_mlp,
+    _fused_adam,
+)
 from sk_reg.penalties import add_l2_gradient_
 
 
@@ -114,11 +120,13 @@ def test_missing_backward_ops_disable_the_hand_written_step(monkeypatch):
     module = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     assert _fast_mlp.mlp_plan(module) is not None
     monkeypatch.setattr(_compat, "activation_backward", lambda name: None)
+    importlib.reload(_activations)
     reloaded = importlib.reload(_fast_mlp)
     try:
         assert reloaded.mlp_plan(module) is None
     finally:
         monkeypatch.undo()
+        importlib.reload(_activations)
         importlib.reload(_fast_mlp)
     assert _compat.activation_backward("no_such_op") is None
     assert _compat.module_hooked(object())  # cannot tell: assume hooks
