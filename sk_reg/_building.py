@@ -85,7 +85,7 @@ class _NetBuilding:
         if early_stopping:
             train_split = _HoldoutSplit(
                 self.validation_fraction,
-                stratify=self._stratify_split(),
+                stratify=self._loss_class().stratify,
                 seed=seed % (2**31 - 1),
                 n_train=settings["n_train"],
             )
@@ -186,14 +186,12 @@ class _NetBuilding:
         return callbacks + list(self.callbacks or [])
 
     def _loss_class(self):
-        """The :mod:`sk_reg._losses` class for these targets (subclasses)."""
+        """The task object: the :mod:`sk_reg._losses` class for these targets
+        (chosen by the subclasses; it knows what the outputs mean)."""
         raise NotImplementedError
 
     def _loss_kwargs(self):
         return {}
-
-    def _stratify_split(self):
-        return False
 
     @staticmethod
     def _check_module_output(module, n_features, n_outputs, dtype):

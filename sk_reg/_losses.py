@@ -1,11 +1,17 @@
-"""Per-sample training losses, one class per kind of target.
+"""Per-sample training losses: the task object, one class per kind of target.
 
 Each loss maps the network's raw outputs and the encoded targets to one loss
-value per row (the net weights and averages them), and knows what the raw
-outputs mean: :meth:`predict` turns them into what the default validation
-score compares with the targets, and :meth:`soft_targets` turns encoded
-targets into the float targets that mixing augmentations (mixup, CutMix)
-interpolate. The estimators pick the loss; the net only calls these methods.
+value per row (the net weights and averages them), and is the one place that
+knows what the raw outputs mean (as ``HistGradientBoosting*`` has its
+``_loss``): :meth:`predict` turns them into encoded predictions (what the
+default validation score compares with the targets, and what ``predict``
+decodes), :meth:`proba` / :meth:`log_proba` into probabilities,
+:meth:`decide` turns (ensemble-averaged) probabilities into encoded
+predictions, ``out_activation`` and ``task`` say what an exporter writes,
+``stratify`` whether hold-outs are stratified, and :meth:`soft_targets` turns
+encoded targets into the float targets that mixing augmentations (mixup,
+CutMix) interpolate. The estimators pick the class (``_loss_class``); nothing
+else branches on the kind of target.
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ class _Loss(nn.Module):
 
     #: What the default validation score is: "accuracy" or "r2".
     score_kind = "r2"
+    #: The kind of target ("multiclass", "multilabel" or "regression").
+    task = "regression"
+    #: MLP's ``out_activation_``: what turns raw outputs into predictions.
+    out_activation = "identity"
+    #: Whether hold-out splits are stratified by the (encoded) targets.
+    stratify = False
 
     def __init__(self, reduction: str = "none") -> None:
         super().__init__()
@@ -28,8 +40,28 @@ class _Loss(nn.Module):
     def soft_targets(self, y: torch.Tensor, n_outputs: int, dtype) -> torch.Tensor:
         return y
 
-    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def target_dtype(dtype):
+        """The dtype of the encoded targets, for inputs of ``dtype``."""
+        return dtype
+
+    @staticmethod
+    def predict(raw: torch.Tensor) -> torch.Tensor:
+        """Encoded predictions from raw outputs."""
         return raw
+
+    @staticmethod
+    def proba(raw: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("regression has no probabilities")
+
+    @staticmethod
+    def log_proba(raw: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("regression has no probabilities")
+
+    @staticmethod
+    def decide(proba):
+        """Encoded predictions from (averaged) probabilities (numpy)."""
+        raise NotImplementedError("regression has no probabilities")
 
     def batch_loss(self, raw, y, sw=None):
         """``(loss, weight sum)``: the (sample-weighted) mean of the rows' losses."""
@@ -72,6 +104,9 @@ class SoftmaxCrossEntropy(_Loss):
     """
 
     score_kind = "accuracy"
+    task = "multiclass"
+    out_activation = "softmax"
+    stratify = True
 
     def __init__(self, reduction: str = "none", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
@@ -85,8 +120,30 @@ class SoftmaxCrossEntropy(_Loss):
     def soft_targets(self, y: torch.Tensor, n_outputs: int, dtype) -> torch.Tensor:
         return F.one_hot(y, n_outputs).to(dtype)
 
-    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def target_dtype(dtype):
+        return torch.long  # class indices
+
+    @staticmethod
+    def predict(raw: torch.Tensor) -> torch.Tensor:
         return raw.argmax(dim=1)
+
+    @staticmethod
+    def proba(raw: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(raw, dim=1)
+
+    @staticmethod
+    def log_proba(raw: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(raw, dim=1)
+
+    @staticmethod
+    def decide(proba):
+        return proba.argmax(axis=1)
+
+    @staticmethod
+    def decode(y_enc, classes):
+        """Labels from encoded predictions (numpy class indices)."""
+        return classes[y_enc]
 
     def _rows_and_grad(self, raw, y):
         log_p = torch.log_softmax(raw, dim=1)
@@ -114,6 +171,8 @@ class SigmoidBinaryCrossEntropy(_Loss):
     """
 
     score_kind = "accuracy"
+    task = "multilabel"
+    out_activation = "logistic"
 
     def __init__(self, reduction: str = "none", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
@@ -125,8 +184,27 @@ class SigmoidBinaryCrossEntropy(_Loss):
         loss = F.binary_cross_entropy_with_logits(raw, y, reduction="none")
         return loss.sum(dim=1)
 
-    def predict(self, raw: torch.Tensor) -> torch.Tensor:
-        return (raw > 0).to(raw.dtype)
+    @staticmethod
+    def predict(raw: torch.Tensor) -> torch.Tensor:
+        return (raw > 0).to(raw.dtype)  # as the 0/1 targets
+
+    @staticmethod
+    def proba(raw: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(raw)
+
+    @staticmethod
+    def log_proba(raw: torch.Tensor) -> torch.Tensor:
+        return F.logsigmoid(raw)
+
+    @staticmethod
+    def decide(proba):
+        """A label is on where its (mean) probability exceeds one half."""
+        return (proba > 0.5).astype(int)
+
+    @staticmethod
+    def decode(y_enc, classes):
+        """The 0/1 indicator matrix, as ``MLPClassifier`` predicts it."""
+        return y_enc.astype(int)
 
 
 class HalfSquaredError(_Loss):
@@ -150,8 +228,11 @@ class HalfPoissonDeviance(_Loss):
     ``loss="poisson"``.
     """
 
+    out_activation = "exp"
+
     def forward(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return (torch.exp(raw) - y * raw + torch.xlogy(y, y) - y).mean(dim=1)
 
-    def predict(self, raw: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def predict(raw: torch.Tensor) -> torch.Tensor:
         return torch.exp(raw)

@@ -644,19 +644,15 @@ def exported_network(estimator):
     >>> network.task, network.n_outputs, network.classes
     ('multiclass', 2, array([0, 1]))
     """
-    classes = getattr(estimator, "classes_", None)
-    if classes is None:
-        task = "regression"
-    else:
-        task = "multilabel" if estimator._multilabel else "multiclass"
+    task = estimator._loss_class()
     return NetworkExport(
         module=estimator.net_.module_,
         n_features=int(estimator.n_features_in_),
         dtype=estimator._dtype,
         n_outputs=int(estimator.n_outputs_),
-        task=task,
-        classes=classes,
-        out_activation=estimator.out_activation_,
+        task=task.task,
+        classes=getattr(estimator, "classes_", None),
+        out_activation=task.out_activation,
         y_shift=getattr(estimator, "_y_shift", None),
         y_scale=getattr(estimator, "_y_scale", None),
     )

@@ -201,7 +201,7 @@ class _Training:
             # np.array copies: targets are small, and a read-only y (memmap)
             # cannot be wrapped by torch without a warning.
             torch.from_numpy(np.array(y_enc)).to(
-                device=device, dtype=self._target_dtype(dtype)
+                device=device, dtype=self._loss_class().target_dtype(dtype)
             ),
             None
             if sample_weight is None
@@ -343,7 +343,7 @@ class _Training:
         objective = float(history[-1, "train_objective"]) if len(history) else None
         self.loss_ = objective
         self.n_layers_ = self._count_layers()
-        self.out_activation_ = self._out_activation()
+        self.out_activation_ = self._loss_class().out_activation
         stopping = dict(self.net_.callbacks_).get("stopping")
         if stopping is not None:
             self._no_improvement_count = stopping.no_improvement_count_

@@ -1041,10 +1041,8 @@ class RegularizedNetClassifierCV(ClassifierMixin, _NetCV):
         return _mean([net.predict_proba(X) for net in self.estimators_])
 
     def _ensemble_predict(self, X):
-        proba = self._mean_proba(X)
-        if self._multilabel:  # a label is on where its mean probability is
-            return (proba > 0.5).astype(int)
-        return self.classes_[proba.argmax(axis=1)]
+        task = self.best_estimator_._loss_class()
+        return task.decode(task.decide(self._mean_proba(X)), self.classes_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

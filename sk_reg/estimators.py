@@ -7,7 +7,6 @@ import types
 from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -416,17 +415,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     def _loss_kwargs(self):
         return {"label_smoothing": float(self.label_smoothing)}
 
-    def _stratify_split(self):
-        return not self._multilabel
-
-    def _target_dtype(self, dtype):
-        return dtype if self._multilabel else torch.long
-
-    def _out_activation(self):
-        return "logistic" if self._multilabel else "softmax"
-
     def _decode_y(self, y_enc):
-        return y_enc.astype(int) if self._multilabel else self.classes_[y_enc]
+        return self._loss_class().decode(y_enc, self.classes_)
 
     @fit_context
     def fit(
@@ -541,9 +531,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> proba.shape, round(float(proba.sum()), 6)
         ((1, 2), 1.0)
         """
-        raw = self._forward(X)
-        proba = torch.sigmoid(raw) if self._multilabel else torch.softmax(raw, dim=1)
-        return proba.cpu().numpy()
+        return self._loss_class().proba(self._forward(X)).cpu().numpy()
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -566,10 +554,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit(X, y).predict_log_proba([[1.5]]).shape
         (1, 2)
         """
-        raw = self._forward(X)
-        if self._multilabel:
-            return torch.nn.functional.logsigmoid(raw).cpu().numpy()
-        return torch.log_softmax(raw, dim=1).cpu().numpy()
+        return self._loss_class().log_proba(self._forward(X)).cpu().numpy()
 
     def predict(self, X):
         """Predicted class labels.
@@ -593,10 +578,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit(X, y).predict([[3.0]])
         array(['hi'], dtype='<U2')
         """
-        raw = self._forward(X)
-        if self._multilabel:  # the 0/1 indicator matrix, as MLPClassifier
-            return (raw > 0).cpu().numpy().astype(int)
-        return self.classes_[raw.argmax(dim=1).cpu().numpy()]
+        encoded = self._loss_class().predict(self._forward(X))
+        return self._decode_y(encoded.cpu().numpy())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -851,12 +834,6 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
 
     def _loss_class(self):
         return HalfPoissonDeviance if self.loss == "poisson" else HalfSquaredError
-
-    def _target_dtype(self, dtype):
-        return dtype
-
-    def _out_activation(self):
-        return "exp" if self.loss == "poisson" else "identity"
 
     def _decode_y(self, y):
         y = self._unscale(y.reshape(len(y), -1))

@@ -274,7 +274,9 @@ def _feature_l1_max(model, X, y, max_rows=10_000):
     y_enc, _ = model._set_and_encode_targets(np.asarray(y)[:max_rows], first_call=False)
     X_t = model._to_tensor(X, model._dtype, net.device)
     y_t = torch.as_tensor(
-        np.asarray(y_enc), device=net.device, dtype=model._target_dtype(model._dtype)
+        np.asarray(y_enc),
+        device=net.device,
+        dtype=model._loss_class().target_dtype(model._dtype),
     )
     loss = net.criterion_(module(X_t), y_t).mean()
     (grad,) = torch.autograd.grad(loss, weight)
