@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -22,6 +21,7 @@ from skorch.callbacks import Callback, EpochTimer
 from skorch.history import History
 
 from . import _fast_mlp, _fused_adam
+from ._holdout import holdout_rows
 from ._sparse import csr_rows, csr_vstack, is_csr, takes_csr
 from .augment import mix_with_weights
 from .modules import first_linear_weight
@@ -233,14 +233,11 @@ def _has_batch_hooks(callbacks) -> bool:
 
 
 class _HoldoutSplit:
-    """skorch ``train_split``: a (stratified) random hold-out of row indices.
-
-    When a stratified split is impossible (a class with a single member, or
-    fewer validation rows than classes) the split falls back to a plain random
-    one with a warning, rather than failing inside ``train_test_split``.
-    With ``n_train`` (``fit(..., X_val=..., y_val=...)``, the validation rows
-    appended to the training rows) the first ``n_train`` rows train and the
-    rest validate.
+    """skorch ``train_split``: the hold-out of :mod:`sk_reg._holdout` (a
+    random, stratified where possible, split of the rows; with a warning and
+    without stratification where not). With ``n_train`` (``fit(..., X_val=...,
+    y_val=...)``, the validation rows appended to the training rows) the first
+    ``n_train`` rows train and the rest validate.
     """
 
     def __init__(self, fraction, stratify, seed, n_train=None):
@@ -250,8 +247,6 @@ class _HoldoutSplit:
         self.n_train = n_train
 
     def __call__(self, dataset, y=None, **fit_params):
-        from sklearn.model_selection import train_test_split
-
         n = len(dataset)
         if self.n_train is not None:
             rows = np.arange(n)
@@ -264,13 +259,7 @@ class _HoldoutSplit:
             labels = dataset.y.cpu().numpy()
             if dataset.indices is not None:
                 labels = labels[dataset.indices.cpu().numpy()]
-            labels = self._stratifiable(labels, n)
-        idx_train, idx_valid = train_test_split(
-            np.arange(n),
-            test_size=self.fraction,
-            stratify=labels,
-            random_state=self.seed,
-        )
+        idx_train, idx_valid = holdout_rows(n, self.fraction, self.seed, labels)
         parts = dataset.subset(idx_train), dataset.subset(idx_valid)
         for part, name in zip(parts, ("training", "validation"), strict=True):
             self._check_weighted(part, name, n)
@@ -289,22 +278,6 @@ class _HoldoutSplit:
             "random_state, pass X_val, y_val (with sample_weight_val), or set "
             "early_stopping=False."
         )
-
-    def _stratifiable(self, labels, n):
-        """``labels`` if a stratified split of them exists, else None (warns)."""
-        counts = np.unique(labels, return_counts=True)[1]
-        n_valid = math.ceil(self.fraction * n)
-        if counts.min() >= 2 and len(counts) <= min(n_valid, n - n_valid):
-            return labels
-        warnings.warn(
-            "early_stopping: a stratified validation split is impossible here "
-            f"(the rarest class has {counts.min()} member(s); {len(counts)} classes "
-            f"for {n_valid} validation rows), so the validation rows are drawn "
-            "without stratification.",
-            UserWarning,
-            stacklevel=2,
-        )
-        return None
 
 
 class _StopTraining(KeyboardInterrupt):

@@ -26,7 +26,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
@@ -43,6 +42,7 @@ from ._compat import (
     check_sample_weight,
     fit_context,
 )
+from ._holdout import holdout_rows, n_validation
 from ._images import check_input_shape_param, images_as_rows, resolve_input_shape
 from ._state import storable, with_added_params
 from ._training import _draw_seed, _quiet_stop_warnings
@@ -298,13 +298,9 @@ class _NetCV(BaseEstimator):
     def _holdout(self, X, y, seed):
         """Indices of the inner training and validation rows."""
         n = X.shape[0]
-        n_val = math.ceil(self.validation_fraction * n)
+        n_val = n_validation(n, self.validation_fraction)
         stratify = self._stratify(y)
-        n_classes = 1 if stratify is None else len(np.unique(stratify))
-        smallest = (
-            2 if stratify is None else np.unique(stratify, return_counts=True)[1].min()
-        )
-        if min(n_val, n - n_val) < max(2, n_classes) or smallest < 2:
+        if min(n_val, n - n_val) < 2:
             raise ValueError(
                 f"n_samples={n} is too few for the inner hold-out of "
                 f"validation_fraction={self.validation_fraction}: the search needs "
@@ -313,9 +309,7 @@ class _NetCV(BaseEstimator):
                 + ". Use more data, change validation_fraction, or use "
                 f"{self._Net.__name__} with fixed hyperparameters."
             )
-        return train_test_split(
-            np.arange(n), test_size=n_val, random_state=seed, stratify=stratify
-        )
+        return holdout_rows(n, self.validation_fraction, seed, stratify, strict=True)
 
     def _check_holdout_weights(self, sample_weight, train, val):
         """Both sides of the search's split need a row of positive weight."""

@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_array
 
 from ._compat import Interval, validate_params
+from ._holdout import holdout_labels
 from ._training import _quiet_stop_warnings
 from .modules import first_linear_weight
 
@@ -168,7 +169,14 @@ def regularization_path(
         y,
         test_size=validation_fraction,
         random_state=random_state,
-        stratify=y if is_classifier(model) else None,
+        # sk_reg's hold-out policy: stratified where possible, else warned.
+        # (single-label classification only, as early stopping).
+        stratify=holdout_labels(
+            y if is_classifier(model) and np.ndim(y) == 1 else None,
+            len(y),
+            validation_fraction,
+            who="regularization_path",
+        ),
     )
     scorer = check_scoring(model, scoring=scoring)
     model.set_params(feature_l1=0.0, warm_start=True, early_stopping=False)
