@@ -12,7 +12,7 @@ from ._compat import (
 )
 from ._net import (
     _HoldoutSplit,
-    _RegularizedNet,
+    _SkorchNet,
     _StoppingRule,
 )
 from ._rng import seeded_global
@@ -89,7 +89,7 @@ class _NetBuilding:
                 seed=seed % (2**31 - 1),
                 n_train=settings["n_train"],
             )
-        net = _RegularizedNet(
+        net = _SkorchNet(
             module,
             criterion=self._loss_class(),
             **{f"criterion__{k}": v for k, v in self._loss_kwargs().items()},

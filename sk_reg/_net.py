@@ -293,7 +293,7 @@ class _FitInterrupted(BaseException):
     """
 
 
-class _RegularizedNet(NeuralNet):
+class _SkorchNet(NeuralNet):
     """skorch net with sample weights, l1/l2, augmentation and a fast data path.
 
     The learning rate of epoch ``k`` of a training call of ``E`` epochs is

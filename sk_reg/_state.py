@@ -7,7 +7,7 @@ and the ONNX converter (:func:`exported_network`). The state is the
 estimator's ``__dict__`` (hyperparameters and every fitted attribute, whoever
 added it) without the skorch net ``net_``; the net is replaced by
 :func:`net_state`: its training state as arrays (the one list of it is
-``_RegularizedNet.training_state``) and its settings (``NET_SETTINGS``).
+``_SkorchNet.training_state``) and its settings (``NET_SETTINGS``).
 Restoring rebuilds the net with the estimator's ``_new_net``, the method
 ``fit`` builds it with, and copies the arrays in, so a state holds no torch or
 skorch object and a model trained on a GPU restores on a CPU-only machine.
@@ -134,13 +134,13 @@ def net_state(net):
 
     Parameters
     ----------
-    net : _RegularizedNet
+    net : _SkorchNet
         An initialized net.
 
     Returns
     -------
     state : dict
-        ``_RegularizedNet.training_state`` with arrays for tensors
+        ``_SkorchNet.training_state`` with arrays for tensors
         (``module``, ``optimizer``, ``history``, ``rng``), plus the
         ``NET_SETTINGS`` and ``device``.
     """
@@ -363,7 +363,7 @@ def restore_net(estimator, state, device=None, strict=False):
 
     Returns
     -------
-    net : _RegularizedNet
+    net : _SkorchNet
         Built by ``_new_net`` exactly as ``fit`` builds it, then given the
         saved weights, optimizer state, history and generator state.
     """

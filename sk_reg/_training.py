@@ -80,7 +80,7 @@ class _Training:
         """
         saved = dict(self.__dict__)
         net = saved.get("net_")
-        net_state = (
+        rollback = (
             (dict(net.__dict__), net.training_state())
             if net is not None and (incremental or self.warm_start)
             else None
@@ -97,8 +97,8 @@ class _Training:
         except BaseException as exc:
             self.__dict__.clear()
             self.__dict__.update(saved)
-            if net_state is not None:
-                attrs, training = net_state
+            if rollback is not None:
+                attrs, training = rollback
                 net.__dict__.clear()
                 net.__dict__.update(attrs)
                 net.load_training_state(training)

@@ -531,7 +531,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> proba.shape, round(float(proba.sum()), 6)
         ((1, 2), 1.0)
         """
-        return self._loss_class().proba(self._forward(X)).cpu().numpy()
+        raw = self._forward(X)  # checks that the model is fitted
+        return self._loss_class().proba(raw).cpu().numpy()
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -554,7 +555,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit(X, y).predict_log_proba([[1.5]]).shape
         (1, 2)
         """
-        return self._loss_class().log_proba(self._forward(X)).cpu().numpy()
+        raw = self._forward(X)
+        return self._loss_class().log_proba(raw).cpu().numpy()
 
     def predict(self, X):
         """Predicted class labels.
@@ -578,8 +580,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         >>> clf.fit(X, y).predict([[3.0]])
         array(['hi'], dtype='<U2')
         """
-        encoded = self._loss_class().predict(self._forward(X))
-        return self._decode_y(encoded.cpu().numpy())
+        raw = self._forward(X)
+        return self._decode_y(self._loss_class().predict(raw).cpu().numpy())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -164,19 +164,8 @@ def regularization_path(
             f"parameter (RegularizedNetClassifier or RegularizedNetRegressor); "
             f"got {type(estimator).__name__}."
         )
-    X_train, X_valid, y_train, y_valid = train_test_split(
-        X,
-        y,
-        test_size=validation_fraction,
-        random_state=random_state,
-        # sk_reg's hold-out policy: stratified where possible, else warned.
-        # (single-label classification only, as early stopping).
-        stratify=holdout_labels(
-            y if is_classifier(model) and np.ndim(y) == 1 else None,
-            len(y),
-            validation_fraction,
-            who="regularization_path",
-        ),
+    X_train, X_valid, y_train, y_valid = _holdout(
+        model, X, y, validation_fraction, random_state
     )
     scorer = check_scoring(model, scoring=scoring)
     model.set_params(feature_l1=0.0, warm_start=True, early_stopping=False)
@@ -296,3 +285,16 @@ def _feature_l1_max(model, X, y, max_rows=10_000):
             "'values' explicitly."
         )
     return value
+
+
+def _holdout(model, X, y, fraction, random_state):
+    """``X_train, X_valid, y_train, y_valid`` by sk_reg's hold-out policy
+    (stratified where possible for single-label classification, else warned)."""
+    labels = y if is_classifier(model) and np.ndim(y) == 1 else None
+    return train_test_split(
+        X,
+        y,
+        test_size=fraction,
+        random_state=random_state,
+        stratify=holdout_labels(labels, len(y), fraction, who="regularization_path"),
+    )

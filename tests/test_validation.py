@@ -24,7 +24,7 @@ from test_estimators import _WrongOutput
 
 from sk_reg import RegularizedNetClassifier, RegularizedNetRegressor
 from sk_reg._compat import InvalidParameterError
-from sk_reg._net import _RegularizedNet
+from sk_reg._net import _SkorchNet
 from sk_reg.augment import Compose, GaussianNoise, Mixup
 
 TINY = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
@@ -568,7 +568,7 @@ def test_invalid_hyperparameter_refused_before_training(task, name, value, monke
     def no_net(*args, **kwargs):
         raise AssertionError("a net was built despite an invalid hyperparameter")
 
-    monkeypatch.setattr(_RegularizedNet, "initialize", no_net)
+    monkeypatch.setattr(_SkorchNet, "initialize", no_net)
     X = np.arange(16.0).reshape(8, 2)
     y = np.arange(8) % 2
     est = ESTIMATORS[task](**{**TINY, name: value})
