@@ -119,6 +119,7 @@ class _BaseRegularizedNet(_NetBuilding, _Training, BaseEstimator):
         "scoring": [None, StrOptions({"loss"}), str, callable],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -146,7 +147,7 @@ class _BaseRegularizedNet(_NetBuilding, _Training, BaseEstimator):
     #: Parameters added after models were first saved, with the value that
     #: reproduces those (sk_reg._state.with_added_params): the constant rate
     #: they trained with.
-    _added_params = {"learning_rate": "constant", "power_t": 0.5}
+    _added_params = {"learning_rate": "constant", "power_t": 0.5, "max_fun": 15000}
 
     # -- parameter handling ----------------------------------------------
     def _validated_settings(self):
@@ -162,6 +163,7 @@ class _BaseRegularizedNet(_NetBuilding, _Training, BaseEstimator):
             )
         if self.module not in (None, "cnn"):
             _check_module_param(self.module)
+        self._check_lbfgs()
         self._check_optimizer_kwargs()
         self._check_prox_optimizer()
         _check_callbacks(self.callbacks)
@@ -220,6 +222,28 @@ class _BaseRegularizedNet(_NetBuilding, _Training, BaseEstimator):
             # Plain SGD: Nesterov needs momentum, so our default drops out.
             kwargs["nesterov"] = False
         return opt_cls, kwargs
+
+    def _check_lbfgs(self):
+        """What full-batch L-BFGS cannot train with, named."""
+        if self.optimizer != "lbfgs":
+            return
+        conflicts = {
+            "l1": self.l1 > 0,
+            "feature_l1": self.feature_l1 > 0,
+            "dropout": self.dropout > 0,
+            "augment": self.augment is not None,
+            "early_stopping": bool(self.early_stopping),
+            "optimizer_kwargs": bool(self.optimizer_kwargs),
+        }
+        named = [name for name, conflict in conflicts.items() if conflict]
+        if named:
+            raise InvalidParameterError(
+                f"optimizer='lbfgs' cannot be combined with {', '.join(named)}: "
+                "L-BFGS takes deterministic full-batch steps with a line search "
+                "(no random masks or transforms, no proximal L1 steps, no "
+                "hold-out; its settings are max_iter, max_fun and tol). Use "
+                "optimizer='adam' or 'sgd' for these, or drop them."
+            )
 
     def _check_prox_optimizer(self):
         """l1/feature_l1 need the optimizer's proximal step-size rule."""

@@ -32,6 +32,9 @@ _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
     "adamw": (torch.optim.AdamW, {}),
     "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    # Trained by scipy's L-BFGS-B (sk_reg/_lbfgs.py, full batch, no l1): the
+    # net's optimizer_ is an unused LBFGS that records the choice.
+    "lbfgs": (torch.optim.LBFGS, {}),
 }
 
 
@@ -166,7 +169,7 @@ class _NetBuilding:
         from skorch.callbacks import ProgressBar
 
         callbacks = []
-        if not incremental:
+        if not incremental and self.optimizer != "lbfgs":
             # The cosine decay sets the length of training: no plateau rule.
             patience = (
                 np.inf

@@ -103,11 +103,17 @@ default="relu"
         before ``max_iter``.""",
     "tol": """tol : float, default=1e-4
         Minimum absolute improvement of the monitored quantity for an epoch to
-        count as an improvement.""",
+        count as an improvement; with ``optimizer="lbfgs"``, the tolerance on
+        the largest gradient entry (scipy's ``gtol``, as MLP%(kind)s).""",
     "max_iter": """max_iter : int, default=200
-        Maximum number of epochs (passes over the training data). Reaching it
-        gives a ``ConvergenceWarning``, except under a cosine
-        ``learning_rate``, which ends there by design.""",
+        Maximum number of epochs (passes over the training data), or of
+        iterations with ``optimizer="lbfgs"``. Reaching it gives a
+        ``ConvergenceWarning``, except under a cosine ``learning_rate``, which
+        ends there by design.""",
+    "max_fun": """max_fun : int, default=15000
+        With ``optimizer="lbfgs"`` only: the most loss evaluations (each on all
+        the rows), as MLP%(kind)s's ``max_fun``; reaching it gives a
+        ``ConvergenceWarning``.""",
     "batch_size": """batch_size : int or "auto", default="auto"
         Rows per minibatch; ``"auto"`` is ``min(200, n_samples)`` (MLP%(kind)s's
         rule), or ``min(64, n_samples)`` for a convolutional network
@@ -153,13 +159,22 @@ default="relu"
     "power_t": """power_t : float, default=0.5
         The exponent of the ``"invscaling"`` schedule (MLP%(kind)s's); unused
         by the other schedules.""",
-    "optimizer": """optimizer : {"adam", "sgd", "adamw"} or torch optimizer class, \
-default="adam"
+    "optimizer": """optimizer : {"adam", "sgd", "adamw", "lbfgs"} or torch optimizer \
+class, default="adam"
         The optimizer. ``"sgd"`` uses Nesterov momentum 0.9 (as MLP%(kind)s;
         ``optimizer_kwargs={"momentum": 0}`` gives plain SGD);
         ``"adamw"`` is :class:`torch.optim.AdamW` with its own decoupled
         weight decay (0.01 unless set in ``optimizer_kwargs``), in addition to
-        ``l2``. ``l1`` and ``l2`` mean the same with every optimizer.""",
+        ``l2``. ``l1`` and ``l2`` mean the same with every optimizer that
+        takes them. ``"lbfgs"`` is MLP%(kind)s's ``solver="lbfgs"``: scipy's
+        L-BFGS-B on all the rows at once (``max_iter`` iterations, ``max_fun``
+        loss evaluations, ``tol`` on the gradient; ``batch_size``, ``shuffle``
+        and the learning rate do not apply), with ``l2``, label smoothing,
+        class and sample weights; it cannot take ``l1``, ``feature_l1``,
+        ``dropout``, ``augment``, ``early_stopping`` (MLP%(kind)s ignores it
+        there; sk_reg says so) or ``partial_fit``, each an error that names
+        the conflict. For small tables it can converge faster than the
+        stochastic optimizers.""",
     "optimizer_kwargs": """optimizer_kwargs : dict, default=None
         Extra keyword arguments for the optimizer (for example
         ``{"betas": (0.9, 0.99)}`` or ``{"momentum": 0.5}``).""",

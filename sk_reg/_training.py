@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from ._lbfgs import fit_lbfgs
 from ._net import (
     _FitInterrupted,
     _TensorDataset,
@@ -161,11 +162,41 @@ class _Training:
         epochs_before = len(net.history)
         # Dropout and augmentation draw from this call's own generators,
         # seeded per call (sk_reg/_rng.py: threads do not share them).
+        if self.optimizer == "lbfgs":
+            self._run_lbfgs(net, dataset)
+            return self
         with training_generators(self._seed + epochs_before, device):
             self._run_epochs(net, dataset, 1 if incremental else self.max_iter)
         self._set_fitted_attributes()
         self._warn_about_stop(net, len(net.history) - epochs_before, incremental)
         return self
+
+    def _run_lbfgs(self, net, dataset):
+        """Full-batch L-BFGS-B (sk_reg/_lbfgs.py); MLP's warning at a limit."""
+        self.net_ = net
+        result = fit_lbfgs(
+            net,
+            dataset,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            l2=float(self.l2),
+            verbose=self.verbose,
+        )
+        self._set_fitted_attributes()
+        self.loss_ = float(result.fun)  # also when no iteration was needed
+        if result.status != 0 and "max_iter" not in getattr(
+            _quiet_stops, "reasons", ()
+        ):
+            message = result.message
+            message = message.decode() if isinstance(message, bytes) else message
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) "
+                f"({result.nfev} loss evaluations; status={result.status}): "
+                f"{message}. Increase max_iter or max_fun, or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _training_data(
         self, X, y, sample_weight, continuing, classes, device, validation=None

@@ -42,16 +42,18 @@ def _class_index(classes):
 
 
 class _PartialFitUnsupported(AttributeError, ValueError):
-    """``partial_fit`` does not exist with ``early_stopping=True``.
+    """``partial_fit`` does not exist with ``early_stopping=True`` or
+    ``optimizer="lbfgs"``.
 
     An ``AttributeError`` (so ``hasattr(est, "partial_fit")`` is False, as for
     MLPClassifier's lbfgs solver, and scikit-learn's checks skip it) that is
-    also the ``ValueError`` MLPClassifier raises in this case.
+    also the ``ValueError`` MLPClassifier raises with early stopping.
     """
 
 
-class _WithoutEarlyStopping:
-    """Method decorator: the method exists only while ``early_stopping`` is False.
+class _StochasticOnly:
+    """Method decorator: the method exists only for minibatch training, while
+    ``early_stopping`` is False and the optimizer is not ``"lbfgs"``.
 
     Like scikit-learn's ``available_if``, but the error raised on access is
     :class:`_PartialFitUnsupported`, which names the reason.
@@ -71,6 +73,12 @@ class _WithoutEarlyStopping:
                 "partial_fit does not support early_stopping=True: each call trains "
                 "one epoch on the whole chunk and holds nothing out. Set "
                 "early_stopping=False."
+            )
+        if isinstance(obj.optimizer, str) and obj.optimizer == "lbfgs":
+            raise _PartialFitUnsupported(
+                "partial_fit is not available with optimizer='lbfgs': L-BFGS "
+                "trains on all the rows at once (as MLP's lbfgs solver, which has "
+                "no partial_fit either). Use optimizer='adam' or 'sgd'."
             )
         return types.MethodType(self.method, obj)
 
@@ -128,6 +136,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     %(tol)s
 
     %(max_iter)s
+    %(max_fun)s
 
     %(batch_size)s
 
@@ -223,6 +232,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         n_iter_no_change=10,
         tol=1e-4,
         max_iter=200,
+        max_fun=15000,
         batch_size="auto",
         shuffle=True,
         learning_rate_init=1e-3,
@@ -254,6 +264,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
@@ -464,7 +475,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         )
         return self._fit(X, y, sample_weight, validation=validation)
 
-    @_WithoutEarlyStopping
+    @_StochasticOnly
     @fit_context
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train exactly one epoch over ``X``, ``y``, continuing from the current state.
@@ -651,6 +662,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     %(tol)s
 
     %(max_iter)s
+    %(max_fun)s
 
     %(batch_size)s
 
@@ -738,6 +750,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         n_iter_no_change=10,
         tol=1e-4,
         max_iter=200,
+        max_fun=15000,
         batch_size="auto",
         shuffle=True,
         learning_rate_init=1e-3,
@@ -769,6 +782,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.learning_rate_init = learning_rate_init
@@ -887,7 +901,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         )
         return self._fit(X, y, sample_weight, validation=validation)
 
-    @_WithoutEarlyStopping
+    @_StochasticOnly
     @fit_context
     def partial_fit(self, X, y, sample_weight=None):
         """Train exactly one epoch over ``X``, ``y``, continuing from the current state.

@@ -457,7 +457,7 @@ def test_persistence_in_a_fresh_process(tmp_path, clf_data, how):
         {"augment": 3},
         {"max_iter": 0},
         {"batch_size": 0},
-        {"optimizer": "lbfgs"},
+        {"optimizer": "newton"},
         {"hidden_layer_sizes": (10, 0)},
         {"activation": "swish"},
         {"learning_rate_init": 0.0},

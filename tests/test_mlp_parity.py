@@ -159,13 +159,13 @@ def test_gradient(n_labels, activation):
 
 @pytest.mark.parametrize("X, y", [(X_MULTI, Y_MULTI), (X_BINARY, Y_BINARY)])
 def test_lbfgs_classification(X, y):
-    # (L-BFGS in MLP's test; Adam here.) Train score above 0.95 for every
-    # activation; predictions have the labels' dtype.
+    # MLP's own, with its data, settings and threshold.
     for activation in ACTIVATIONS:
         clf = RegularizedNetClassifier(
             hidden_layer_sizes=50,
             max_iter=150,
-            learning_rate_init=1e-2,
+            optimizer="lbfgs",
+            shuffle=True,
             random_state=1,
             activation=activation,
         ).fit(X[:150], y[:150])
@@ -175,15 +175,15 @@ def test_lbfgs_classification(X, y):
 
 
 def test_lbfgs_regression():
-    # (L-BFGS in MLP's test; Adam here.) Non-linear nets fit the noisy
-    # regression almost perfectly, the linear bottleneck does not.
+    # MLP's own: non-linear nets fit the noisy regression almost perfectly,
+    # the linear bottleneck does not.
     for activation in ACTIVATIONS:
         reg = RegularizedNetRegressor(
             hidden_layer_sizes=50,
-            max_iter=500,
-            n_iter_no_change=np.inf,
-            l2=0,
-            learning_rate_init=1e-2,
+            max_iter=200,
+            tol=1e-3,
+            optimizer="lbfgs",
+            shuffle=True,
             random_state=1,
             activation=activation,
         ).fit(X_REG, Y_REG)
@@ -191,6 +191,50 @@ def test_lbfgs_regression():
             assert reg.score(X_REG, Y_REG) > 0.80
         else:
             assert reg.score(X_REG, Y_REG) > 0.98
+
+
+def _check_maxfun(Est, X, y, **extra):
+    # MLP's own: max_fun bounds the iterations on its own, with a warning.
+    for activation in ACTIVATIONS:
+        est = Est(
+            hidden_layer_sizes=50,
+            max_iter=150,
+            max_fun=10,
+            optimizer="lbfgs",
+            random_state=1,
+            activation=activation,
+            **extra,
+        )
+        with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+            est.fit(X, y)
+        assert 10 >= est.n_iter_
+
+
+@pytest.mark.parametrize("X, y", [(X_MULTI, Y_MULTI), (X_BINARY, Y_BINARY)])
+def test_lbfgs_classification_maxfun(X, y):
+    _check_maxfun(RegularizedNetClassifier, X, y)
+
+
+def test_lbfgs_regression_maxfun():
+    _check_maxfun(RegularizedNetRegressor, X_REG, Y_REG, tol=0.0)
+
+
+def test_lbfgs_attributes_as_mlp_reports_them():
+    X, y = X_MULTI[:150], Y_MULTI[:150]
+    params = dict(hidden_layer_sizes=20, max_iter=5, random_state=0)
+    ours = RegularizedNetClassifier(optimizer="lbfgs", **params)
+    theirs = MLPClassifier(solver="lbfgs", **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ == 5  # the limit, with a warning
+    assert ours.t_ == theirs.t_ == 0
+    # loss_ is the final objective with the L2 term; each iteration is one
+    # row of loss_curve_ (MLP keeps none for lbfgs), which only falls.
+    assert len(ours.loss_curve_) == ours.n_iter_
+    assert np.all(np.diff(ours.net_.history[:, "train_objective"]) <= 0)
+    assert ours.loss_ == pytest.approx(ours.net_.history[-1, "train_objective"])
 
 
 @pytest.mark.parametrize("learning_rate", ["invscaling", "constant"])
@@ -339,7 +383,10 @@ def test_partial_fit_errors():
     X, y = [[3, 2], [1, 6]], [1, 0]
     with pytest.raises(ValueError, match="at least 2 classes"):
         RegularizedNetClassifier(optimizer="sgd").partial_fit(X, y, classes=[2])
-    # (MLP: lbfgs has no partial_fit.) Early stopping has none either.
+    # lbfgs has no partial_fit, as in MLP; early stopping has none either.
+    assert not hasattr(RegularizedNetClassifier(optimizer="lbfgs"), "partial_fit")
+    with pytest.raises(AttributeError, match="not available with optimizer='lbfgs'"):
+        RegularizedNetClassifier(optimizer="lbfgs").partial_fit(X, y)
     assert not hasattr(RegularizedNetClassifier(early_stopping=True), "partial_fit")
 
 
@@ -693,11 +740,12 @@ def test_mlp_sample_weight_with_early_stopping():
     np.testing.assert_allclose(a.predict(X), b.predict(X))
 
 
-def test_mlp_vs_poisson_glm_equivalent():
-    # (MLP uses L-BFGS to 1e-4.) With one identity unit the Poisson net is a
-    # GLM; full-batch Adam gets within 1e-3 of PoissonRegressor.
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mlp_vs_poisson_glm_equivalent(seed):
+    # MLP's own, at its tolerance: with one identity unit the Poisson net is a
+    # GLM, and L-BFGS finds PoissonRegressor's predictions to 1e-4.
     n = 100
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     X = np.linspace(0, 1, n).reshape(n, -1)
     y = rng.poisson(np.exp(X.ravel() + 1))
     glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
@@ -705,18 +753,15 @@ def test_mlp_vs_poisson_glm_equivalent():
         hidden_layer_sizes=(1,),
         activation="identity",
         l2=0,
-        batch_size=n,
-        learning_rate_init=0.05,
-        max_iter=3000,
-        tol=1e-9,
-        n_iter_no_change=50,
-        random_state=1,
+        optimizer="lbfgs",
+        tol=1e-7,
+        random_state=seed + 1,
     )
     reg = RegularizedNetRegressor(loss="poisson", **params).fit(X, y)
-    np.testing.assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-3)
+    np.testing.assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-4)
     assert (reg.predict(X) > 0).all()
     reg = RegularizedNetRegressor(loss="squared_error", **params).fit(X, y)
-    assert not np.allclose(reg.predict(X), glm.predict(X), rtol=1e-3)
+    assert not np.allclose(reg.predict(X), glm.predict(X), rtol=1e-4)
 
 
 def test_minimum_input_sample_size():

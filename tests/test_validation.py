@@ -514,8 +514,9 @@ INVALID = {
     "learning_rate_init": [0.0, -1e-3, np.inf, np.nan, "0.01", None],
     "learning_rate": ["step", "Cosine", 0.01, None],
     "power_t": [-0.5, "0.5", None, np.nan],
+    "max_fun": [0, -1, 1.5, "100", None],
     "optimizer": [
-        "lbfgs",
+        "newton",
         "Adam",
         3,
         int,
