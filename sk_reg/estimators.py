@@ -326,11 +326,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         return np.searchsorted(self.classes_, y), len(self.classes_)
 
     def _set_classes(self, labels):
-        if len(labels) < 2:
-            raise ValueError(
-                "The classifier needs samples of at least 2 classes in the "
-                f"data; got only one class: {labels[0]!r}."
-            )
+        # One class: as MLPClassifier, fit and predict it. The net has one
+        # output, whose softmax is 1 (nothing to learn, a zero loss).
         if (
             self.warm_start
             and hasattr(self, "net_")
@@ -362,12 +359,12 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         ):
             raise ValueError(f"{INVALID}: classes_ values.")
         if (
-            len(classes) < 2
+            len(classes) < 1
             or len(classes) != n_outputs
             or len(np.unique(classes)) != len(classes)
         ):
             raise ValueError(
-                f"{INVALID}: classes_ must hold n_outputs (at least 2) distinct labels."
+                f"{INVALID}: classes_ must hold n_outputs distinct labels."
             )
         attrs["_class_index"] = _class_index(classes)  # derived, never read
 

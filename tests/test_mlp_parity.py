@@ -381,7 +381,7 @@ def test_partial_fit_regression(momentum):
 
 def test_partial_fit_errors():
     X, y = [[3, 2], [1, 6]], [1, 0]
-    with pytest.raises(ValueError, match="at least 2 classes"):
+    with pytest.raises(ValueError, match="labels not seen"):
         RegularizedNetClassifier(optimizer="sgd").partial_fit(X, y, classes=[2])
     # lbfgs has no partial_fit, as in MLP; early stopping has none either.
     assert not hasattr(RegularizedNetClassifier(optimizer="lbfgs"), "partial_fit")
@@ -890,3 +890,24 @@ def test_learning_rate_schedule_through_callbacks():
         callbacks=[LRScheduler(policy="StepLR", step_size=1, gamma=0.5)],
     ).fit(X_MULTI, Y_MULTI)
     assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**5)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_one_class_is_fitted_and_predicted(optimizer, tmp_path):
+    # As MLPClassifier: a target with one class fits and predicts it (sk_reg's
+    # one output has probability 1, where MLP reports two columns).
+    import sk_reg
+
+    X, y = X_MULTI[:30], np.full(30, "only")
+    clf = RegularizedNetClassifier((4,), optimizer=optimizer, random_state=0)
+    clf.fit(X, y)
+    mlp = MLPClassifier((4,), solver=optimizer, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X, y)
+    np.testing.assert_array_equal(clf.predict(X), mlp.predict(X))
+    assert clf.classes_.tolist() == ["only"] and clf.score(X, y) == 1.0
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((30, 1)))
+    sk_reg.save(clf, tmp_path / "one.safetensors")
+    restored = sk_reg.load(tmp_path / "one.safetensors")
+    np.testing.assert_array_equal(restored.predict(X), y)
