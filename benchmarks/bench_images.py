@@ -323,6 +323,7 @@ def summary(records, data, key="accuracy"):
                 int((paired >= 0).sum()),
                 float(np.median([seeds[s]["cpu_s"] for s in seeds])),
                 len(acc),
+                len(paired),
             )
     return table
 
@@ -331,7 +332,7 @@ class Cell(tuple):
     """One row at one size: accuracy and its paired difference over seeds."""
 
     __slots__ = ()
-    _fields = ("mean", "std", "diff", "diff_std", "wins", "cpu", "k")
+    _fields = ("mean", "std", "diff", "diff_std", "wins", "cpu", "k", "pairs")
 
     def __new__(cls, *values):
         return super().__new__(cls, values)
@@ -342,7 +343,7 @@ class Cell(tuple):
     def text(self, paired):
         out = f"{self.mean:.3f} ± {self.std:.3f}" if self.k > 1 else f"{self.mean:.3f}"
         if paired and not np.isnan(self.diff):
-            out += f" ({self.diff:+.3f}, {self.wins}/{self.k})"
+            out += f" ({self.diff:+.3f}, {self.wins}/{self.pairs})"
         return out
 
 

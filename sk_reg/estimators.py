@@ -36,6 +36,12 @@ from ._state import (
 __all__ = ["RegularizedNetClassifier", "RegularizedNetRegressor"]
 
 
+def _same_labels(a, b):
+    """Whether two label arrays are equal (labels of any types: no elementwise
+    comparison of strings with numbers, which numpy < 1.25 warns about)."""
+    return len(a) == len(b) and np.asarray(a).tolist() == np.asarray(b).tolist()
+
+
 def _class_index(classes):
     """Label -> output position, for encoding targets (derived from classes_)."""
     return {c: i for i, c in enumerate(classes.tolist())}
@@ -310,7 +316,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         if first_call:
             self._set_classes(np.unique(y) if classes is None else np.unique(classes))
             self._multilabel = False
-        elif classes is not None and not np.array_equal(
+        elif classes is not None and not _same_labels(
             np.unique(classes), self.classes_
         ):
             raise ValueError(
@@ -331,7 +337,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         if (
             self.warm_start
             and hasattr(self, "net_")
-            and not np.array_equal(labels, self.classes_)
+            and not _same_labels(labels, self.classes_)
         ):
             raise ValueError(
                 "warm_start can only be used where y has the same classes as "
@@ -390,7 +396,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                 f"y has {y.shape[1]} labels but the model was fitted with "
                 f"{len(self.classes_)}."
             )
-        if classes is not None and not np.array_equal(np.unique(classes), labels):
+        if classes is not None and not _same_labels(np.unique(classes), labels):
             raise ValueError(
                 "For multilabel y, classes must be np.arange(n_labels) = "
                 f"{labels.tolist()!r}; got {np.unique(classes).tolist()!r}."

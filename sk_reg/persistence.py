@@ -463,8 +463,8 @@ def save(estimator, path):
     >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
     >>> save(clf, path)
     >>> restored = load(path)
-    >>> (restored.predict_proba([[1.5]]) == clf.predict_proba([[1.5]])).all()
-    np.True_
+    >>> bool((restored.predict_proba([[1.5]]) == clf.predict_proba([[1.5]])).all())
+    True
 
     A CV search is saved whole, with every network it averages:
 
@@ -479,8 +479,8 @@ def save(estimator, path):
     >>> restored = load(path)
     >>> len(restored.estimators_), restored.best_params_ == search.best_params_
     (2, True)
-    >>> (restored.predict_proba(X) == search.predict_proba(X)).all()
-    np.True_
+    >>> bool((restored.predict_proba(X) == search.predict_proba(X)).all())
+    True
     """
     from safetensors.torch import save as st_save
 

@@ -970,6 +970,8 @@ def test_models_saved_by_an_earlier_version_load_and_predict_as_they_did(name, r
     X, _ = load_digits(return_X_y=True)
     X = (X[:120] / 16).astype(np.float32)
     path = _OLD / name
+    if path.suffix == ".pkl" and np.lib.NumpyVersion(np.__version__) < "2.0.0":
+        pytest.skip("pickles written with numpy 2 need numpy 2 to load")
     if path.suffix == ".pkl":
         with open(path, "rb") as f:
             model = pickle.load(f)
