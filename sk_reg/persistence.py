@@ -63,11 +63,6 @@ _OPTIMIZER_PREFIX = "optimizer."
 _MEMBER_PREFIX = "estimators."
 
 
-def _table(kind):
-    """The classes of ``kind`` a file may name (never built from its content)."""
-    return storable_classes(kind)
-
-
 class _NotStorable(Exception):
     """A value that the JSON format cannot represent safely."""
 
@@ -95,17 +90,18 @@ def _encode(value):
         or (value.dtype.kind == "O" and all(_is_scalar(v) for v in value.flat))
     ):
         return {"__ndarray__": _encode(value.tolist()), "dtype": value.dtype.str}
-    if type(value) in _table("builder").values():
+    if type(value) in storable_classes("builder").values():
         return {
             "__builder__": type(value).__name__,
             "params": _encode_params(value.get_params(deep=False)),
         }
-    if type(value) in _table("augmentation").values():
+    if type(value) in storable_classes("augmentation").values():
         return {
             "__augment__": type(value).__name__,
             "params": _encode_params(value.get_params(deep=False)),
         }
-    if isinstance(value, type) and _table("optimizer").get(value.__name__) is value:
+    optimizers = storable_classes("optimizer")
+    if isinstance(value, type) and optimizers.get(value.__name__) is value:
         return {"__optimizer__": value.__name__}
     raise _NotStorable(type(value).__name__)
 
@@ -151,13 +147,13 @@ def _decode(value, where):
             raise ValueError(f"{where}: bad array values.")
         return np.asarray(values, dtype=dtype)
     if tag == "__optimizer__" and len(value) == 1:
-        return _lookup(_table("optimizer"), value[tag], "optimizer", where)
+        return _lookup(storable_classes("optimizer"), value[tag], "optimizer", where)
     for key, table, kind in (
         ("__builder__", "builder", "module builder"),
         ("__augment__", "augmentation", "augmentation"),
     ):
         if tag == key and set(value) == {key, "params"}:
-            cls = _lookup(_table(table), value[key], kind, where)
+            cls = _lookup(storable_classes(table), value[key], kind, where)
             params = _decode_params(value["params"], f"{where}.{value[key]}")
             return _construct(cls, params, where)
     raise ValueError(f"{where}: unexpected value {value!r}.")
@@ -485,8 +481,8 @@ def save(estimator, path):
     from safetensors.torch import save as st_save
 
     kind = type(estimator)
-    networks = _table("estimator").values()
-    if kind not in networks and kind not in _table("search").values():
+    networks = storable_classes("estimator").values()
+    if kind not in networks and kind not in storable_classes("search").values():
         raise TypeError(
             "sk_reg.save stores sk_reg's estimators (RegularizedNetClassifier, "
             "RegularizedNetRegressor and their CV searches); got "
@@ -601,7 +597,7 @@ def _decode_hyperparameters(doc, Est, module):
             f"defaults: {sorted(unstored)}. Predictions are not affected."
         )
     # Searches saved before they had a module parameter have no module entry.
-    if Est in _table("estimator").values() or "module" in doc:
+    if Est in storable_classes("estimator").values() or "module" in doc:
         _check_module_kind(field(doc, "module", dict, ""), module)
     if module is not None:
         params["module"] = module
@@ -743,9 +739,9 @@ def load(path, module=None, *, device=None):
     array([ True])
     """
     doc, tensors = _read(path)
-    searches = _table("search")
+    searches = storable_classes("search")
     Est = _lookup(
-        {**_table("estimator"), **searches},
+        {**storable_classes("estimator"), **searches},
         field(doc, "estimator", str, ""),
         "estimator class",
         "estimator",
