@@ -12,7 +12,9 @@ pool images, never the test images), 60 epochs unless said:
 - ``affine+elastic34_4``: both, one after the other;
 - ``affine10``: a milder ``RandomAffine(degrees=10, shift=0.08)``;
 - ``affine_120``, ``affine_120_ls`` (with label smoothing 0.1),
-  ``convnet_120``: 120 epochs instead of 60.
+  ``convnet_120``: 120 epochs instead of 60;
+- ``wide``, ``wide_affine``: a wider ConvNet (64, 128 and 256 channels, 256
+  dense units) without and with ``affine``.
 
 Results (``results/images_extra.jsonl``; the plain ConvNet at 60 epochs
 scored 0.9727 on these draws, ``images.jsonl``)::
@@ -83,6 +85,8 @@ CONFIGS = {
     "affine_120": dict(augment="affine", max_iter=120),
     "affine_120_ls": dict(augment="affine", max_iter=120, label_smoothing=0.1),
     "convnet_120": dict(augment=None, max_iter=120),
+    "wide": dict(augment=None, module="wide"),
+    "wide_affine": dict(augment="affine", module="wide"),
 }
 
 
@@ -100,8 +104,12 @@ def run(seed, name):
     elif isinstance(aug, tuple):
         aug = RandomAffine(**aug[1])
     X, y, X_score, y_score = bench_images.load("mnist", 1000, seed, design=True)
+    if kw.pop("module", None) == "wide":
+        from sk_reg.modules import ConvNet
+
+        kw["module"] = ConvNet(channels=(64, 128, 256), hidden=256)
     est = RegularizedNetClassifier(
-        module="cnn",
+        module=kw.pop("module", "cnn"),
         input_shape=(1, 28, 28),
         random_state=seed,
         max_iter=kw.pop("max_iter", 60),
