@@ -222,11 +222,8 @@ _PUBLIC_CONV_TYPES = (
     nn.ConvTranspose3d,
 )
 #: Every convolution layer type (their private base class, or the public ones).
-CONV_TYPES = (
-    (_private(nn.modules.conv, "_ConvNd"),)
-    if _private(nn.modules.conv, "_ConvNd") is not None
-    else _PUBLIC_CONV_TYPES
-)
+_CONV_BASE = _private(nn.modules.conv, "_ConvNd")
+CONV_TYPES = _PUBLIC_CONV_TYPES if _CONV_BASE is None else (_CONV_BASE,)
 
 
 def activation_backward(name):

@@ -1,5 +1,6 @@
 """Hyperparameter constraints from public Python only: the fallback of
-scikit-learn's private ``sklearn.utils._param_validation``.
+scikit-learn's private parameter-validation module (reached only through
+:mod:`sk_reg._compat`).
 
 :mod:`sk_reg._compat` uses scikit-learn's own classes where that module has
 them (so errors are scikit-learn's ``InvalidParameterError``) and these

@@ -200,12 +200,33 @@ def new_estimator(cls, params):
     return estimator
 
 
-def _versions():
+def library_versions():
+    """The versions of sk_reg, its libraries and Python, as files and pickles
+    record them.
+
+    Examples
+    --------
+    >>> from sk_reg._state import library_versions
+    >>> sorted(library_versions())[:3]
+    ['numpy', 'python', 'safetensors']
+    """
+    import sys
+
+    import safetensors
     import sklearn
+    import skorch
 
     from . import __version__
 
-    return {"sk_reg": __version__, "scikit-learn": sklearn.__version__}
+    return {
+        "sk_reg": __version__,
+        "torch": str(torch.__version__),  # a TorchVersion, a torch class
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "safetensors": safetensors.__version__,
+        "python": sys.version.split()[0],
+    }
 
 
 def fitted_state(estimator):
@@ -236,7 +257,7 @@ def fitted_state(estimator):
             converted[name] = "tensor"
     state[STATE_KEY] = {
         "version": STATE_VERSION,
-        "versions": _versions(),
+        "versions": library_versions(),
         "converted": converted,
         "net": None if net is None else net_state(net),
     }
@@ -305,7 +326,7 @@ def _warn_other_versions(estimator, versions):
         return
     from sklearn.exceptions import InconsistentVersionWarning
 
-    now = _versions()
+    now = library_versions()
     if versions.get("scikit-learn") != now["scikit-learn"]:
         warnings.warn(
             InconsistentVersionWarning(

@@ -29,7 +29,6 @@ import inspect
 import json
 import os
 import re
-import sys
 import tempfile
 import warnings
 from numbers import Integral, Real
@@ -48,6 +47,7 @@ from ._state import (
     check_search_attributes,
     field,
     fitted_state,
+    library_versions,
     new_estimator,
     set_fitted_state,
     storable_classes,
@@ -214,24 +214,6 @@ def _checksum(document, tensors):
             t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
         )
     return digest.hexdigest()
-
-
-def _versions():
-    import safetensors
-    import sklearn
-    import skorch
-
-    from . import __version__
-
-    return {
-        "sk_reg": __version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "safetensors": safetensors.__version__,
-        "python": sys.version.split()[0],
-    }
 
 
 def _history_rows(history):
@@ -496,7 +478,7 @@ def save(estimator, path):
         {
             "format_version": int(_FORMAT_VERSION),
             **document,
-            "versions": _versions(),
+            "versions": library_versions(),
         },
         allow_nan=False,
         sort_keys=True,

@@ -1065,7 +1065,7 @@ def test_pickle_from_other_versions_warns(monkeypatch):
         warnings.simplefilter("error")
         pickle.loads(blob)  # same versions: silent
     monkeypatch.setattr(
-        _state, "_versions", lambda: {"sk_reg": "9.9", "scikit-learn": "0.1"}
+        _state, "library_versions", lambda: {"sk_reg": "9.9", "scikit-learn": "0.1"}
     )
     with pytest.warns(InconsistentVersionWarning, match="0.1"):
         with pytest.warns(UserWarning, match="from sk_reg 0.1.0 with sk_reg 9.9"):
