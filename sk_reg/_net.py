@@ -493,19 +493,24 @@ class _SkorchNet(NeuralNet):
             "device": str(self.device),
         }
 
-    def training_state(self):
+    def training_state(self, copy_tensors=True):
         """What training changes: the one list of a net's state.
 
-        A copy of the module's weights and buffers, of the optimizer state
-        (``state`` as ``[index, {name: tensor}]`` pairs, and ``param_groups``),
-        the history rows and the shuffling generator's state. ``fit`` keeps it
-        to undo a failed call; ``sk_reg._state`` turns it into arrays for
-        pickles and files. :meth:`load_training_state` reads either form.
+        The module's weights and buffers, the optimizer state (``state`` as
+        ``[index, {name: tensor}]`` pairs, and ``param_groups``), the history
+        rows and the shuffling generator's state. ``fit`` keeps a copy to undo
+        a failed call; ``sk_reg._state`` turns it into arrays for pickles and
+        files, itself a copy, so it asks for the live tensors
+        (``copy_tensors=False``). :meth:`load_training_state` reads either form.
         """
-        optimizer = copy.deepcopy(self.optimizer_.state_dict())
+        optimizer = self.optimizer_.state_dict()
+        if copy_tensors:
+            optimizer, module = copy.deepcopy(optimizer), _snapshot(self.module_)
+        else:
+            module = self.module_.state_dict()
         rng = self.shuffle_rng_
         return {
-            "module": _snapshot(self.module_),
+            "module": module,
             "optimizer": {
                 "state": [[int(i), s] for i, s in optimizer["state"].items()],
                 "param_groups": optimizer["param_groups"],

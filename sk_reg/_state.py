@@ -144,7 +144,7 @@ def net_state(net):
         (``module``, ``optimizer``, ``history``, ``rng``), plus the
         ``NET_SETTINGS`` and ``device``.
     """
-    return {**_plain(net.training_state()), **net.settings()}
+    return {**_plain(net.training_state(copy_tensors=False)), **net.settings()}
 
 
 def with_added_params(cls, params):
